@@ -1,0 +1,1 @@
+"""FLOP counting: the dispatch counter, its formulas, external adapters and reconciliation."""

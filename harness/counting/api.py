@@ -1,0 +1,102 @@
+"""`count_flops`: the public entry point of the counting engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import torch
+
+from harness.conventions import OPTIMIZER_PER_PARAM, AttentionConvention, Category, Phase
+from harness.counting.engine import Tally, counting
+from harness.counting.result import FlopCount, freeze
+
+PhaseName = Literal["forward", "train"]
+OPTIMIZERS = tuple(OPTIMIZER_PER_PARAM)
+
+
+def count_flops(
+    model: torch.nn.Module,
+    inputs: tuple | torch.Tensor,
+    phase: PhaseName = "forward",
+    optimizer: str | None = None,
+    loss_fn: Callable[[Any], torch.Tensor] | None = None,
+    attention: Literal["full", "causal"] = "full",
+) -> FlopCount:
+    """Count the FLOP (2 per multiply-accumulate) of running `model(*inputs)`.
+
+    phase="forward" runs the forward pass under no_grad. phase="train" runs the forward,
+    the loss (`loss_fn(output)`, or the sum of the output's first tensor), the backward, and
+    counts the optimizer step ("sgd", "adam", "adamw" or None) from its per-parameter cost in
+    `harness.conventions.OPTIMIZER_PER_PARAM`, over every parameter that received a gradient.
+    The step itself is not run, so the model's weights are left as they were; gradients the
+    count created are cleared again.
+
+    The same model gives the same integer on the meta device, on CPU and on CUDA.
+    """
+    if phase not in ("forward", "train"):
+        raise ValueError(f"phase must be 'forward' or 'train', not {phase!r}")
+    if optimizer is not None and optimizer not in OPTIMIZER_PER_PARAM:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)} or None, not {optimizer!r}")
+    if optimizer is not None and phase != "train":
+        raise ValueError("an optimizer step is only counted with phase='train'")
+    convention = AttentionConvention(attention)
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    tally = Tally(convention=convention)
+    params = [p for p in model.parameters() if p.requires_grad]
+    had_grad = {id(p) for p in params if p.grad is not None}
+
+    try:
+        with counting(model, tally):
+            if phase == "forward":
+                with torch.no_grad():
+                    model(*inputs)
+            else:
+                with torch.enable_grad():
+                    output = model(*inputs)
+                    loss = loss_fn(output) if loss_fn is not None else _first_tensor(output).sum()
+                tally.phase = Phase.BACKWARD
+                loss.backward()
+        if optimizer is not None:
+            tally.phase = Phase.OPTIMIZER
+            per_param, _ = OPTIMIZER_PER_PARAM[optimizer]
+            updated = sum(p.numel() for p in params if p.grad is not None)
+            tally.add(f"optimizer.{optimizer}", {Category.OPTIMIZER: per_param * updated})
+    finally:
+        for p in params:
+            if id(p) not in had_grad:
+                p.grad = None
+
+    return freeze(
+        tally.by_phase_category,
+        tally.by_module,
+        tally.by_op,
+        tally.uncounted,
+        convention=convention,
+        causal_saved=tally.causal_saved,
+        recompute=tally.recompute,
+        device=_device_of(inputs, model),
+        phase=phase,
+    )
+
+
+def _first_tensor(output: Any) -> torch.Tensor:
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, dict):
+        output = list(output.values())
+    for item in output:
+        if isinstance(item, torch.Tensor):
+            return item
+        if isinstance(item, (tuple, list, dict)):
+            return _first_tensor(item)
+    raise TypeError("the model's output holds no tensor to reduce into a loss: pass loss_fn")
+
+
+def _device_of(inputs: tuple, model: torch.nn.Module) -> str:
+    for x in inputs:
+        if isinstance(x, torch.Tensor):
+            return x.device.type
+    for p in model.parameters():
+        return p.device.type
+    return "cpu"

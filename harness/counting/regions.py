@@ -1,0 +1,168 @@
+"""Formulas for composite functions counted as one region: attention and recurrent layers.
+
+`F.scaled_dot_product_attention` and the recurrent functions (`torch.lstm`, `torch.gru`,
+`torch.rnn_tanh`, their cells, ...) run different aten ops on different backends: a math
+decomposition on the meta device, one fused kernel on CPU, another on CUDA. Counting them
+op by op would give each backend another count. The engine therefore counts these calls at
+the function level, from their arguments' shapes, and suppresses the ops they run inside,
+in the forward and in the backward alike. The same call gives the same integer everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from harness.conventions import FLOP_PER_MAC, Category
+from harness.counting.formulas import Flops, attention_flops
+
+_VF = torch._C._VariableFunctions
+
+
+@dataclass(frozen=True)
+class RegionCount:
+    """The forward and backward FLOP of one region call."""
+
+    forward: Flops
+    backward: Flops
+    causal_saved_forward: int = 0  # what the causal triangle leaves out of `forward`
+    causal_saved_backward: int = 0
+    recompute: int = 0  # what a fused kernel's backward recomputes (hardware FLOP only)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+RegionFormula = Callable[[tuple, Mapping[str, Any]], RegionCount]
+
+
+def _requires_grad(t: Any) -> bool:
+    return isinstance(t, torch.Tensor) and t.requires_grad
+
+
+# ---------------------------------------------------------------- attention
+
+_SDPA_ARGS = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale")
+
+
+def sdpa_region(args: tuple, kwargs: Mapping[str, Any]) -> RegionCount:
+    """F.scaled_dot_product_attention: see `formulas.attention_flops` for the terms.
+
+    Scaling, masking and dropout are not counted (they are folded into the kernels).
+    With grouped-query attention (enable_gqa) every query head still scores every key.
+    """
+    a = dict(zip(_SDPA_ARGS, args)) | dict(kwargs)
+    q, k, v = a["query"], a["key"], a["value"]
+    causal = bool(a.get("is_causal", False))
+    fwd, saved_f, _ = attention_flops(q.shape, k.shape, v.shape, causal, backward=False)
+    bwd, saved_b, recompute = attention_flops(q.shape, k.shape, v.shape, causal, backward=True)
+    return RegionCount(fwd, bwd, saved_f, saved_b, recompute)
+
+
+# ---------------------------------------------------------------- recurrent layers
+
+# Gate count and elementwise FLOP per hidden unit per token, with and without biases.
+#   LSTM: gates summed 4 + biases 8 + 3 sigmoid, 1 tanh: 4 + c = f c + i g: 3
+#         + tanh(c): 1 + h = o tanh(c): 1                      -> 21 (13 without biases)
+#   GRU:  r, z: sum 1 + biases 2 + sigmoid 1 each: 8; n: biases 2, r * (.) 1, sum 1,
+#         tanh 1: 5; h = (1 - z) n + z h: 4                    -> 17 (11 without biases)
+#   RNN:  sum 1 + biases 2 + tanh or relu 1                    -> 4 (2 without biases)
+_RNN_KIND: dict[str, tuple[int, int, int]] = {
+    "lstm": (4, 21, 13),
+    "gru": (3, 17, 11),
+    "rnn_tanh": (1, 4, 2),
+    "rnn_relu": (1, 4, 2),
+}
+
+
+def _rnn_totals(
+    kind: str,
+    tokens: int,
+    groups: Sequence[Sequence[torch.Tensor]],
+    has_biases: bool,
+    input_requires_grad: bool,
+) -> RegionCount:
+    """Shape-driven count of a whole (multi-layer, bidirectional, projected) recurrent call.
+
+    `groups` holds one layer-direction's weights each: [w_ih, w_hh, (b_ih, b_hh), (w_hr)],
+    all fed by the same input (one layer); `input_requires_grad` says whether it needs one.
+    Every 2-D weight multiplies one vector per token, and each direction sees every token, so
+    forward matmul FLOP = 2 x tokens x (elements of all 2-D weights). Backward: the weight
+    gradients cost the same again, and so do the input gradients, except the first layer's
+    w_ih when the input needs no gradient (the 1:1 first layer). Elementwise gate math
+    costs 2x forward in the backward (one gradient per operand).
+    """
+    gates, per_unit_bias, per_unit = _RNN_KIND[kind]
+    mats = [w for group in groups for w in group if w.dim() == 2]
+    forward_mm = FLOP_PER_MAC * tokens * sum(w.numel() for w in mats)
+    hidden = sum(group[1].shape[0] // gates for group in groups)  # w_hh is [gates * H, P]
+    elementwise = tokens * hidden * (per_unit_bias if has_biases else per_unit)
+
+    weight_grad = forward_mm if any(w.requires_grad for w in mats) else 0
+    skipped = 0 if input_requires_grad else sum(g[0].numel() for g in groups)  # w_ih
+    input_grad = forward_mm - FLOP_PER_MAC * tokens * skipped
+    return RegionCount(
+        forward={Category.RECURRENT: forward_mm, Category.ELEMENTWISE: elementwise},
+        backward={
+            Category.RECURRENT: weight_grad + input_grad,
+            Category.ELEMENTWISE: 2 * elementwise,
+        },
+    )
+
+
+def _rnn_region(kind: str) -> RegionFormula:
+    """torch.lstm / gru / rnn_*: padded (input, hx, ...) or packed (data, batch_sizes, hx, ...)."""
+
+    def formula(args: tuple, kwargs: Mapping[str, Any]) -> RegionCount:
+        second = args[1]
+        packed = isinstance(second, torch.Tensor) and not second.is_floating_point()
+        if packed:
+            data, batch_sizes, _hx, weights, has_biases, num_layers, _p, _train, bi = args[:9]
+            tokens = int(batch_sizes.sum())
+        else:
+            data, _hx, weights, has_biases, num_layers, _p, _train, bi = args[:8]
+            tokens = data.numel() // data.shape[-1]  # (T, B, I), (B, T, I) or (T, I)
+        directions = 2 if bi else 1
+        n_groups = num_layers * directions
+        stride = len(weights) // n_groups
+        groups = [weights[i * stride : (i + 1) * stride] for i in range(n_groups)]
+        counted = _rnn_totals(kind, tokens, groups[:directions], has_biases, _requires_grad(data))
+        rest = _rnn_totals(kind, tokens, groups[directions:], has_biases, True) if num_layers > 1 else None
+        return counted if rest is None else _add_counts(counted, rest)
+
+    return formula
+
+
+def _add_counts(a: RegionCount, b: RegionCount) -> RegionCount:
+    def add(x: Flops, y: Flops) -> Flops:
+        return {c: x.get(c, 0) + y.get(c, 0) for c in x.keys() | y.keys()}
+
+    return RegionCount(add(a.forward, b.forward), add(a.backward, b.backward))
+
+
+def _cell_region(kind: str) -> RegionFormula:
+    """torch.lstm_cell / gru_cell / rnn_*_cell: (input, hx, w_ih, w_hh, b_ih, b_hh)."""
+
+    def formula(args: tuple, kwargs: Mapping[str, Any]) -> RegionCount:
+        names = ("input", "hx", "w_ih", "w_hh", "b_ih", "b_hh")
+        a = dict(zip(names, args)) | dict(kwargs)
+        x = a["input"]
+        tokens = x.shape[0] if x.dim() == 2 else 1
+        has_biases = a.get("b_ih") is not None
+        return _rnn_totals(kind, tokens, [[a["w_ih"], a["w_hh"]]], has_biases, _requires_grad(x))
+
+    return formula
+
+
+REGIONS: dict[Any, tuple[str, RegionFormula]] = {
+    torch._C._nn.scaled_dot_product_attention: ("scaled_dot_product_attention", sdpa_region),
+    _VF.lstm: ("lstm", _rnn_region("lstm")),
+    _VF.gru: ("gru", _rnn_region("gru")),
+    _VF.rnn_tanh: ("rnn_tanh", _rnn_region("rnn_tanh")),
+    _VF.rnn_relu: ("rnn_relu", _rnn_region("rnn_relu")),
+    _VF.lstm_cell: ("lstm_cell", _cell_region("lstm")),
+    _VF.gru_cell: ("gru_cell", _cell_region("gru")),
+    _VF.rnn_tanh_cell: ("rnn_tanh_cell", _cell_region("rnn_tanh")),
+    _VF.rnn_relu_cell: ("rnn_relu_cell", _cell_region("rnn_relu")),
+}
