@@ -100,7 +100,7 @@ def freeze(
         by_category=ro(by_category),
         by_phase=ro(by_phase),
         by_phase_category=ro({p: ro(c) for p, c in phases.items()}),
-        by_module=ro(dict(sorted(by_module.items()))),
+        by_module=ro(dict(sorted(by_module.items(), key=lambda kv: _natural(kv[0])))),
         by_op=ro({k: (v[0], v[1]) for k, v in sorted(by_op.items())}),
         uncounted=ro(dict(sorted(uncounted.items()))),
         attention_convention=convention.value,
@@ -109,3 +109,8 @@ def freeze(
         device=device,
         phase=phase,
     )
+
+
+def _natural(path: str) -> tuple:
+    """'blocks.10' after 'blocks.2': numeric parts compare as numbers."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in path.split(".")) if path else ()

@@ -43,6 +43,18 @@ def _repoint_deepspeed_logger() -> None:
                 handler.setStream(sys.stdout)
 
 
+def _clear_call_stacks() -> None:
+    """Empty DeepSpeed's module-level per-module call stacks. A forward that raised leaves
+    the entries its pre-hooks pushed (the post-hooks never ran); drop them so the next
+    profile starts fresh."""
+    from deepspeed.profiling.flops_profiler import profiler as ds_profiler
+
+    for stack_name in ("module_flop_count", "module_mac_count"):
+        stack = getattr(ds_profiler, stack_name, None)
+        if isinstance(stack, list):
+            stack.clear()
+
+
 def _import_flops_profiler() -> tuple[type, str]:
     """Import DeepSpeed quietly (it logs an accelerator warning on import)."""
     already_imported = "deepspeed" in sys.modules
@@ -70,6 +82,7 @@ def count_deepspeed(model: torch.nn.Module, inputs: tuple) -> CounterReading:
                 macs = int(prof.get_total_macs())
             finally:
                 prof.end_profile()
+                _clear_call_stacks()
     except Exception as exc:  # noqa: BLE001
         return skipped(NAME, failure_reason(NAME, exc))
     return CounterReading(

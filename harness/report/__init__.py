@@ -1,0 +1,1 @@
+"""Presentation: tables, exports and plots. Reads results; never counts or measures."""
