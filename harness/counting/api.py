@@ -30,7 +30,7 @@ def count_flops(
     counts the optimizer step ("sgd", "adam", "adamw" or None) from its per-parameter cost in
     `harness.conventions.OPTIMIZER_PER_PARAM`, over every parameter that received a gradient.
     The step itself is not run, so the model's weights are left as they were; gradients the
-    count created are cleared again.
+    count created (on parameters and on leaf inputs) are cleared again.
 
     The same model gives the same integer on the meta device, on CPU and on CUDA.
     """
@@ -44,7 +44,8 @@ def count_flops(
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
     tally = Tally(convention=convention)
     params = [p for p in model.parameters() if p.requires_grad]
-    had_grad = {id(p) for p in params if p.grad is not None}
+    leaves = params + [x for x in inputs if isinstance(x, torch.Tensor) and x.is_leaf and x.requires_grad]
+    had_grad = {id(t) for t in leaves if t.grad is not None}
 
     try:
         with counting(model, tally):
@@ -63,9 +64,9 @@ def count_flops(
             updated = sum(p.numel() for p in params if p.grad is not None)
             tally.add(f"optimizer.{optimizer}", {Category.OPTIMIZER: per_param * updated})
     finally:
-        for p in params:
-            if id(p) not in had_grad:
-                p.grad = None
+        for t in leaves:
+            if id(t) not in had_grad:
+                t.grad = None
 
     return freeze(
         tally.by_phase_category,

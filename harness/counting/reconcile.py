@@ -40,22 +40,54 @@ class _Softmax(nn.Module):
 class _LSTM(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.lstm = nn.LSTM(8, 8)
+        self.lstm = nn.LSTM(64, 64)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.lstm(x)[0]
 
 
-# category -> (probe module factory, input shape); each probe is dominated by its category
-PROBES: dict[Category, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
-    Category.MATMUL: (lambda: nn.Linear(64, 32, bias=False), (8, 64)),
-    Category.CONV: (lambda: nn.Conv2d(4, 8, 3, bias=False), (1, 4, 8, 8)),
-    Category.ATTENTION: (_SDPA, (1, 2, 16, 8)),
-    Category.RECURRENT: (_LSTM, (4, 2, 8)),
-    Category.NORMALISATION: (lambda: nn.LayerNorm(32), (4, 32)),
-    Category.SOFTMAX: (_Softmax, (4, 32)),
-    Category.ELEMENTWISE: (nn.GELU, (4, 32)),
-}
+class _Sum(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.sum(dim=-1)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A one-op model dominated by `category`; used when the model holds a `kind` module."""
+
+    category: Category
+    make: Callable[[], nn.Module]
+    shape: tuple[int, ...]
+    kind: type | None = None  # None: the category's default probe
+
+
+# The first probe of a category whose `kind` occurs in the model is used, else its default.
+PROBES: tuple[Probe, ...] = (
+    Probe(Category.MATMUL, lambda: nn.Linear(64, 32, bias=False), (8, 64)),
+    Probe(Category.CONV, lambda: nn.Conv2d(4, 8, 3, bias=False), (1, 4, 8, 8)),
+    Probe(Category.ATTENTION, _SDPA, (1, 2, 16, 8)),
+    Probe(Category.RECURRENT, _LSTM, (4, 2, 64)),
+    Probe(Category.NORMALISATION, lambda: nn.BatchNorm2d(4), (2, 4, 8, 8), nn.modules.batchnorm._BatchNorm),
+    Probe(Category.NORMALISATION, lambda: nn.GroupNorm(2, 4), (2, 4, 8, 8), nn.GroupNorm),
+    Probe(Category.NORMALISATION, lambda: nn.LayerNorm(32), (4, 32)),
+    Probe(Category.SOFTMAX, _Softmax, (4, 32)),
+    Probe(Category.ELEMENTWISE, nn.ReLU, (4, 32), nn.ReLU),
+    Probe(Category.ELEMENTWISE, nn.GELU, (4, 32)),
+    Probe(Category.REDUCTION, lambda: nn.MaxPool2d(2), (1, 4, 8, 8), nn.MaxPool2d),
+    Probe(Category.REDUCTION, _Sum, (4, 32)),
+)
+
+
+def probes_for(model: nn.Module) -> list[Probe]:
+    """One probe per category, matched to the module kinds the model holds."""
+    kinds = {type(m) for m in model.modules()}
+    chosen: dict[Category, Probe] = {}
+    for probe in PROBES:
+        if probe.category in chosen:
+            continue
+        if probe.kind is None or any(issubclass(k, probe.kind) for k in kinds):
+            chosen[probe.category] = probe
+    return list(chosen.values())
 
 
 @dataclass(frozen=True)
@@ -84,18 +116,18 @@ class Reconciled:
         }
 
 
-def coverage(adapter: Adapter, device: torch.device | str) -> dict[Category, float]:
+def coverage(adapter: Adapter, probes: Sequence[Probe], device: torch.device | str) -> dict[Category, float]:
     """The counter's reading / our count, per category, from one probe each."""
     ratios: dict[Category, float] = {}
-    for category, (make, shape) in PROBES.items():
+    for probe in probes:
         torch.manual_seed(0)
         with torch.device(device):
-            probe = make()
-            x = torch.randn(shape)
-        ours = count_flops(probe, (x,)).by_category[category.value]
-        reading = adapter(probe, (x,))
+            net = probe.make()
+            x = torch.randn(probe.shape)
+        ours = count_flops(net, (x,)).by_category[probe.category.value]
+        reading = adapter(net, (x,))
         if reading.ok and ours:
-            ratios[category] = reading.total_flop / ours
+            ratios[probe.category] = reading.total_flop / ours
     return ratios
 
 
@@ -116,7 +148,7 @@ def explain(ours: FlopCount, reading: CounterReading, ratios: dict[Category, flo
         share = (ratio - 1.0) * flop / total
         if abs(share) < SHOWN:
             continue
-        if ratio == 0:
+        if ratio < 0.005:
             lines.append(f"does not count {category.value}: {share:+.1%}")
         else:
             lines.append(f"counts {category.value} at {ratio:.2f}x ours: {share:+.1%}")
@@ -143,7 +175,7 @@ def reconcile(
             continue
         ratio = reading.total_flop / ours_forward if ours_forward else None
         off = ratio is None or abs(ratio - 1.0) > THRESHOLD or "converted" in reading.unit_note
-        ratios = coverage(ADAPTERS[reading.counter], device) if off else {}
+        ratios = coverage(ADAPTERS[reading.counter], probes_for(model), device) if off else {}
         rows.append(
             Reconciled(
                 reading.counter,
