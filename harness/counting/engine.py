@@ -28,7 +28,7 @@ from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from harness.conventions import AttentionConvention, Category, Phase
 from harness.counting import formulas as F
-from harness.counting.regions import REGIONS, RegionCount
+from harness.counting.regions import META_OUTPUTS, REGIONS, RegionCount
 
 _FUSED_FORWARD = set(F.FUSED_ATTENTION_FORWARD)
 _FUSED_BACKWARD = set(F.FUSED_ATTENTION_BACKWARD)
@@ -175,6 +175,28 @@ class _RegionEnter(torch.autograd.Function):
         return (None, *grads)
 
 
+class _MetaRegion(torch.autograd.Function):
+    """A region on the meta device, where values do not exist: shapes in, shapes out.
+
+    The forward's outputs come from running the function once without autograd; this node
+    joins them to the inputs, and its backward counts the region's backward and hands back
+    gradients of the right shapes, without running the function's decomposition twice.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, tally: Tally, name: str, count: RegionCount, outs: list, *ins: torch.Tensor) -> Any:
+        ctx.tally, ctx.name, ctx.count = tally, name, count
+        ctx.shapes = [(i.shape, i.dtype) for i in ins]
+        return tuple(outs)
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Any) -> Any:
+        ctx.tally.add_attention(ctx.name + ".backward", ctx.count.backward, ctx.count.causal_saved_backward)
+        with ctx.tally.suppressed():
+            ins = [torch.empty(shape, dtype=dtype, device="meta") for shape, dtype in ctx.shapes]
+        return (None, None, None, None, *ins)
+
+
 class _RegionCounter(TorchFunctionMode):
     def __init__(self, tally: Tally) -> None:
         super().__init__()
@@ -193,6 +215,8 @@ class _RegionCounter(TorchFunctionMode):
         flat, spec = tree_flatten((args, kwargs))
         grad_at = [i for i, x in enumerate(flat) if isinstance(x, torch.Tensor) and x.requires_grad]
         track = torch.is_grad_enabled() and bool(grad_at)
+        if track and all(flat[i].is_meta for i in grad_at):
+            return self._on_meta(func, args, kwargs, name, count, [flat[i] for i in grad_at])
         if track:
             marked = _RegionEnter.apply(tally, *(flat[i] for i in grad_at))
             for i, m in zip(grad_at, marked):
@@ -206,6 +230,18 @@ class _RegionCounter(TorchFunctionMode):
         at = [i for i, x in enumerate(out_flat) if isinstance(x, torch.Tensor) and x.requires_grad]
         marked = _RegionExit.apply(tally, name, count, *(out_flat[i] for i in at))
         for i, m in zip(at, marked):
+            out_flat[i] = m
+        return tree_unflatten(out_flat, out_spec)
+
+
+    def _on_meta(self, func: Any, args: tuple, kwargs: dict, name: str, count: RegionCount, ins: list) -> Any:
+        with torch.no_grad(), self.tally.suppressed():
+            shape_only = META_OUTPUTS.get(func)
+            out = shape_only(args, kwargs) if shape_only else func(*args, **kwargs)
+        out_flat, out_spec = tree_flatten(out)
+        at = [i for i, x in enumerate(out_flat) if isinstance(x, torch.Tensor) and x.is_floating_point()]
+        joined = _MetaRegion.apply(self.tally, name, count, [out_flat[i] for i in at], *ins)
+        for i, m in zip(at, joined):
             out_flat[i] = m
         return tree_unflatten(out_flat, out_spec)
 

@@ -155,6 +155,18 @@ def _cell_region(kind: str) -> RegionFormula:
     return formula
 
 
+def sdpa_meta_output(args: tuple, kwargs: Mapping[str, Any]) -> torch.Tensor:
+    """The output of SDPA on the meta device, from shapes alone: [..., S_q, E_v]."""
+    a = dict(zip(_SDPA_ARGS, args)) | dict(kwargs)
+    q, v = a["query"], a["value"]
+    return torch.empty((*q.shape[:-1], v.shape[-1]), dtype=q.dtype, device="meta")
+
+
+# Functions whose meta-device output is made from shapes, without running their decomposition.
+META_OUTPUTS: dict[Any, Callable[[tuple, Mapping[str, Any]], Any]] = {
+    torch._C._nn.scaled_dot_product_attention: sdpa_meta_output,
+}
+
 REGIONS: dict[Any, tuple[str, RegionFormula]] = {
     torch._C._nn.scaled_dot_product_attention: ("scaled_dot_product_attention", sdpa_region),
     _VF.lstm: ("lstm", _rnn_region("lstm")),
