@@ -38,7 +38,9 @@ def example_inputs(cfg: ConvNetConfig, batch: int, seq: int | None, device: str 
     return (torch.randn(batch, cfg.in_channels, cfg.image_size, cfg.image_size, device=device),)
 
 
-PRESETS: dict[str, ConvNetConfig] = {
-    "small-cnn": ConvNetConfig(),
-    "cnn-tiny": ConvNetConfig(widths=(4, 8), image_size=8),
-}
+from models._entry import Entry  # noqa: E402
+
+TINY = ConvNetConfig(widths=(4, 8), image_size=8)
+
+# Not a published system: a small convnet to build and test with (no dataset row, no facts).
+ENTRIES = [Entry("small-cnn", "small-cnn", "vision", ConvNetConfig(), ConvNet, example_inputs, 8, None, tiny=TINY)]

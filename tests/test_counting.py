@@ -11,7 +11,12 @@ from harness import count_flops
 from harness.conventions import OPTIMIZER_PER_PARAM
 from tests.conftest import DEVICES
 
-SMALL = [n for n in models.REGISTRY if n != "gpt3-175b"]
+TINY = ["gpt2-small", "lstm-lm", "small-cnn"]  # their tiny configs cover the three engines paths
+
+
+def tiny(name, device, batch=2, seq=None):
+    entry = models.get(name)
+    return entry.build(device, config=entry.tiny), entry.inputs(batch, seq, device, config=entry.tiny)
 
 
 def gpt_hand_count(cfg, B, T):
@@ -48,9 +53,9 @@ def test_gpt2_small_forward_on_cpu_matches_hand_count():
 
 
 def test_causal_conventions_differ_by_the_upper_triangle():
-    entry = models.get("gpt-tiny")
-    cfg, B, T = entry.config, 2, 16
-    net, x = entry.build("cpu"), entry.inputs(B, T, "cpu")
+    entry = models.get("gpt2-small")
+    cfg, B, T = entry.tiny, 2, 16
+    net, x = tiny("gpt2-small", "cpu", B, T)
     full = count_flops(net, x)
     causal = count_flops(net, x, attention="causal")
     # per layer per head: 2 matmuls * 2 FLOP * (T^2 - T(T+1)/2) pairs * head width
@@ -146,25 +151,23 @@ def test_frozen_parameters_get_no_update_and_no_weight_gradient():
     assert r.by_phase_category["backward"]["matmul"] == 2 * 2 * 8 * 8
 
 
-@pytest.mark.parametrize("name", SMALL)
+@pytest.mark.parametrize("name", TINY)
 @pytest.mark.parametrize("phase", ["forward", "train"])
 def test_same_count_on_every_device(name, phase):
-    entry = models.get(name)
-    seq = None if entry.default_seq is None else min(entry.default_seq, 64)  # keeps CPU fast
     counts = []
     for device in DEVICES:
         torch.manual_seed(0)
-        r = count_flops(entry.build(device), entry.inputs(2, seq, device), phase=phase,
+        r = count_flops(*tiny(name, device), phase=phase,
                         optimizer="adam" if phase == "train" else None)
         counts.append((r.total, dict(r.by_category), dict(r.by_phase), dict(r.by_module), r.causal_saved_flop))
     assert all(c == counts[0] for c in counts)
 
 
-@pytest.mark.parametrize("name", ["gpt-tiny", "lstm-tiny", "cnn-tiny"])
+@pytest.mark.parametrize("name", TINY)
 def test_modules_partition_the_model(name):
-    entry = models.get(name)
-    r = count_flops(entry.build("cpu"), entry.inputs(device="cpu"), phase="train")
-    out = entry.build("meta")(*entry.inputs(device="meta"))
+    r = count_flops(*tiny(name, "cpu"), phase="train")
+    net, x = tiny(name, "meta")
+    out = net(*x)
     # everything but the loss (a sum: one add per output element) is inside the model
     assert r.by_module[""] == r.total - out.numel()
     children = [k for k in r.by_module if k and "." not in k]
@@ -172,9 +175,8 @@ def test_modules_partition_the_model(name):
 
 
 def test_backward_attributed_to_modules():
-    entry = models.get("gpt-tiny")
-    fwd = count_flops(entry.build("cpu"), entry.inputs(device="cpu"))
-    train = count_flops(entry.build("cpu"), entry.inputs(device="cpu"), phase="train")
+    fwd = count_flops(*tiny("gpt2-small", "cpu"))
+    train = count_flops(*tiny("gpt2-small", "cpu"), phase="train")
     # the MLP's input needs gradients, so its backward is twice its forward
     mlp_fwd = fwd.by_module["blocks.1.mlp.fc"]
     assert train.by_module["blocks.1.mlp.fc"] > 2.5 * mlp_fwd

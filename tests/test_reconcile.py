@@ -50,11 +50,11 @@ def test_unexplained_residual_is_reported():
 
 
 def test_probes_follow_the_model():
-    cnn = models.get("cnn-tiny").build("cpu")
+    cnn = models.get("small-cnn").build("meta")
     chosen = {p.category: p for p in probes_for(cnn)}
     assert chosen[Category.NORMALISATION].kind is nn.modules.batchnorm._BatchNorm
     assert chosen[Category.ELEMENTWISE].kind is nn.ReLU
-    gpt = models.get("gpt-tiny").build("cpu")
+    gpt = models.get("gpt2-small").build("meta")
     chosen = {p.category: p for p in probes_for(gpt)}
     assert chosen[Category.NORMALISATION].kind is None  # LayerNorm, the default
     assert len(chosen) == len({p.category for p in PROBES})
