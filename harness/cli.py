@@ -100,6 +100,15 @@ def count(
     render(entry.name, result, rows, fmt, sys.stdout)
 
 
+@app.command()
+def zoo(fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
+    """List every reference architecture: parameters counted and published, dataset name."""
+    choose(fmt, ("table", "json"), "format")
+    from harness.report.zoo_view import render, zoo_rows
+
+    render(zoo_rows(), fmt, sys.stdout)
+
+
 def run() -> None:
     app()
 

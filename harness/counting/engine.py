@@ -286,8 +286,31 @@ def module_tracking(model: torch.nn.Module, tally: Tally) -> Iterator[None]:
             h.remove()
 
 
+_ACTIVE: list[_RegionCounter] = []
+
+
 @contextmanager
 def counting(model: torch.nn.Module, tally: Tally) -> Iterator[None]:
     """Count every op run inside the block into `tally`."""
-    with module_tracking(model, tally), _RegionCounter(tally), _OpCounter(tally):
+    regions = _RegionCounter(tally)
+    _ACTIVE.append(regions)
+    try:
+        with module_tracking(model, tally), regions, _OpCounter(tally):
+            yield
+    finally:
+        _ACTIVE.pop()
+
+
+@contextmanager
+def regions_reentered() -> Iterator[None]:
+    """Re-enter the active count's function mode where autograd dropped it.
+
+    The autograd engine runs the backward with an empty torch-function mode stack, so a
+    forward recomputed inside the backward (activation checkpointing) would escape the region
+    counter. Code that recomputes wraps the recomputation in this; outside a count it does nothing.
+    """
+    if not _ACTIVE or torch._C._len_torch_function_stack() > 0:
+        yield
+        return
+    with _ACTIVE[-1]:
         yield

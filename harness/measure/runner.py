@@ -1,0 +1,241 @@
+"""The step runner: one configuration of one model, counted, timed and set against the peak.
+
+Utilisation = counted model FLOP per step / (seconds per step x peak FLOP/s of the precision),
+reported against the datasheet peak and against the ceiling measured on this device. With
+activation checkpointing, HFU uses the hardware FLOP (recomputed forward included) instead.
+A utilisation above 1 is an error to explain, never a result: the row says so in `error`.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Any, Literal
+
+import torch
+import torch.nn as nn
+from torch.utils.checkpoint import checkpoint
+
+import models
+from harness.counting.api import count_flops
+from harness.counting.engine import regions_reentered
+from harness.measure import precision as P
+from harness.measure.timing import Mark, Samples, time_step
+
+OPTIMIZER = "adamw"  # the optimizer every training step runs (and its FLOP are counted for)
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    model: str
+    batch: int
+    seq: int | None = None
+    phase: Literal["train", "inference"] = "train"
+    precision: str = "fp32"
+    compile: bool = False
+    checkpointing: bool = False
+    device: str = "cpu"
+    warmup: int = 3
+    steps: int = 10
+
+    def key_fields(self) -> dict[str, Any]:
+        """The fields that identify a measurement (warm-up and step counts do not)."""
+        return {k: getattr(self, k) for k in ("model", "batch", "seq", "phase", "precision", "compile", "checkpointing", "device")}
+
+
+@dataclass(frozen=True)
+class StepFlop:
+    model: int  # model FLOP per step (no recomputation)
+    hardware: int  # executed FLOP per step (activation recomputation included)
+    forward: int
+    backward: int
+    optimizer: int
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    config: BenchConfig
+    status: Literal["ok", "oom", "error"]
+    flop: StepFlop | None = None
+    samples: Samples | None = None
+    telemetry: dict[str, float] = field(default_factory=dict)
+    peak_flop_per_s: float | None = None
+    ceiling_flop_per_s: float | None = None
+    error: str | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        return self.samples.median if self.samples else None
+
+    @property
+    def flop_per_s(self) -> float | None:
+        return self.flop.model / self.seconds if self.flop and self.seconds else None
+
+    @property
+    def utilisation(self) -> float | None:
+        """MFU against the datasheet peak of the precision used."""
+        return _ratio(self.flop_per_s, self.peak_flop_per_s)
+
+    @property
+    def utilisation_ceiling(self) -> float | None:
+        """MFU against the matmul ceiling measured on this device in this precision."""
+        return _ratio(self.flop_per_s, self.ceiling_flop_per_s)
+
+    @property
+    def hfu(self) -> float | None:
+        """Hardware FLOP utilisation: recomputed forward FLOP included; None without recompute."""
+        if not self.config.checkpointing or not self.flop or not self.seconds:
+            return None
+        return _ratio(self.flop.hardware / self.seconds, self.peak_flop_per_s or self.ceiling_flop_per_s)
+
+    @property
+    def backward_forward_time(self) -> float | None:
+        if not self.samples:
+            return None
+        f, b = self.samples.phase_median("forward"), self.samples.phase_median("backward")
+        return b / f if f and b else None
+
+    @property
+    def backward_forward_flop(self) -> float | None:
+        return self.flop.backward / self.flop.forward if self.flop and self.flop.forward and self.flop.backward else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def apply_checkpointing(model: nn.Module) -> int:
+    """Recompute every repeated block (each member of an nn.ModuleList) in the backward.
+
+    Returns the number of blocks wrapped; a model with no ModuleList cannot be checkpointed.
+    """
+    blocks = [m for lst in model.modules() if isinstance(lst, nn.ModuleList) for m in lst]
+    if not blocks:
+        raise ValueError("this model has no repeated blocks (nn.ModuleList) to checkpoint; drop --checkpointing")
+    for block in blocks:
+        block.forward = partial(checkpoint, _recounted(block.forward), use_reentrant=False)
+    return len(blocks)
+
+
+def _recounted(forward: Callable[..., Any]) -> Callable[..., Any]:
+    """The block's forward, with the counter's region mode back on when autograd recomputes it."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with regions_reentered():
+            return forward(*args, **kwargs)
+
+    return run
+
+
+def count_step(entry: models.Entry, cfg: BenchConfig) -> StepFlop:
+    """Model and hardware FLOP of one step, counted on the meta device."""
+    inputs = entry.inputs(cfg.batch, cfg.seq, "meta")
+    if cfg.phase == "inference":
+        r = count_flops(entry.build("meta"), inputs)
+        return StepFlop(r.total, r.total, r.total, 0, 0)
+    r = count_flops(entry.build("meta"), inputs, phase="train", optimizer=OPTIMIZER)
+    hardware = r.total
+    if cfg.checkpointing:
+        net = entry.build("meta")
+        apply_checkpointing(net)
+        hardware = count_flops(net, inputs, phase="train", optimizer=OPTIMIZER).total
+    return StepFlop(r.total, hardware, r.by_phase["forward"], r.by_phase["backward"], r.by_phase["optimizer"])
+
+
+def _first_tensor(out: Any) -> torch.Tensor:
+    if isinstance(out, torch.Tensor):
+        return out
+    items = out.values() if isinstance(out, dict) else out
+    return next(_first_tensor(o) for o in items if isinstance(o, (torch.Tensor, tuple, list, dict)))
+
+
+def make_step(model: nn.Module, inputs: tuple, cfg: BenchConfig, device: torch.device) -> Callable[[Mark], None]:
+    precision = P.get(cfg.precision, device)
+    if cfg.phase == "inference":
+        model.eval()
+
+        def infer(mark: Mark) -> None:
+            mark("start")
+            with torch.inference_mode(), P.active(precision, device):
+                model(*inputs)
+            mark("forward")
+
+        return infer
+
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    scaler = torch.amp.GradScaler(device.type) if cfg.precision == "fp16" else None
+
+    def train(mark: Mark) -> None:
+        mark("start")
+        with P.active(precision, device):
+            loss = _first_tensor(model(*inputs)).float().sum()
+        mark("forward")
+        if scaler is not None:
+            scaler.scale(loss).backward()
+        else:
+            loss.backward()
+        mark("backward")
+        if scaler is not None:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
+        opt.zero_grad(set_to_none=True)
+        mark("optimizer")
+
+    return train
+
+
+def is_oom(e: BaseException) -> bool:
+    return isinstance(e, torch.cuda.OutOfMemoryError) or "out of memory" in str(e).lower()
+
+
+def run(
+    cfg: BenchConfig,
+    peak_flop_per_s: float | None,
+    ceiling_flop_per_s: float | None,
+    sampler_factory: Callable[[], Any] | None = None,
+    flop: StepFlop | None = None,
+) -> BenchResult:
+    """Measure one configuration; an out-of-memory or a failure becomes a row, not a crash."""
+    device = torch.device(cfg.device)
+    entry = models.get(cfg.model)
+    base = BenchResult(cfg, "ok", peak_flop_per_s=peak_flop_per_s, ceiling_flop_per_s=ceiling_flop_per_s)
+    model = inputs = step = None
+    try:
+        flop = flop or count_step(entry, cfg)
+        torch.manual_seed(0)
+        model = entry.build(device)
+        inputs = entry.inputs(cfg.batch, cfg.seq, device)
+        if cfg.checkpointing:
+            apply_checkpointing(model)
+        if cfg.compile:
+            model = torch.compile(model)
+        step = make_step(model, inputs, cfg, device)
+        sampler = sampler_factory() if sampler_factory else None
+        if sampler is None:
+            samples = time_step(step, device, cfg.warmup, cfg.steps)
+            telemetry: dict[str, float] = {}
+        else:
+            for _ in range(cfg.warmup):  # warm outside the sampler, time inside it
+                step(lambda name: None)
+            with sampler:
+                samples = time_step(step, device, 0, cfg.steps)
+            telemetry = sampler.summary()
+        result = replace(base, flop=flop, samples=samples, telemetry=telemetry)
+        for name, u in (("datasheet", result.utilisation), ("measured ceiling", result.utilisation_ceiling)):
+            if u is not None and u > 1:
+                return replace(result, status="error", error=f"utilisation {u:.2f} > 1 against the {name} peak: "
+                               "the FLOP count or the peak is wrong for this run")
+        return result
+    except Exception as e:  # noqa: BLE001 - every configuration ends as a row
+        status: Literal["oom", "error"] = "oom" if is_oom(e) else "error"
+        return replace(base, status=status, flop=flop, error=f"{type(e).__name__}: {str(e).splitlines()[0][:300]}")
+    finally:
+        del model, inputs, step
+        gc.collect()
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
