@@ -102,7 +102,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("strategy", "TEXT", "parallelism: single, ddp, fsdp, ...", required=True, default="single"),
     # FLOP (1 multiply-accumulate = 2 FLOP)
     Column("flop_per_step", "INTEGER", "model FLOP of one step, all phases, no recomputation"),
-    Column("hardware_flop_per_step", "INTEGER", "FLOP executed in one step, activation recomputation included"),
+    Column("hardware_flop_per_step", "INTEGER",
+           "FLOP executed in one step, activation recomputation included"),
     Column("flop_forward", "INTEGER", "model FLOP of the forward pass"),
     Column("flop_backward", "INTEGER", "model FLOP of the backward pass"),
     Column("flop_optimizer", "INTEGER", "FLOP of the optimizer step"),
@@ -139,10 +140,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("torch_version", "TEXT", "torch.__version__", required=True),
     Column("cuda_version", "TEXT", "torch.version.cuda; NULL on CPU builds"),
     Column("hostname", "TEXT", "machine that ran the measurement", required=True),
-    Column("project_commit", "TEXT", "git commit of the harness, '-dirty' with changes; 'unknown' without git",
+    Column("project_commit", "TEXT",
+           "git commit of the harness, '-dirty' with changes; 'unknown' without git",
            required=True),
     Column("utc", "TEXT", "UTC time of the measurement, ISO 8601", required=True),
-    Column("schema_version", "INTEGER", "schema version the row was written under (filled in)", required=True),
+    Column("schema_version", "INTEGER", "schema version the row was written under (filled in)",
+           required=True),
     Column("python_version", "TEXT", "platform.python_version()", required=True),
     # everything else
     Column("extra", "TEXT", "JSON object: every key of the row that is not a column", json=True),
@@ -303,7 +306,8 @@ def provenance(device: Any = None) -> dict[str, Any]:
 
 
 def default_path() -> Path:
-    """``$HARNESS_DB``, else ``$XDG_DATA_HOME/compute-harness/results.sqlite``, else ``~/.local/share/...``."""
+    """``$HARNESS_DB``, else ``$XDG_DATA_HOME/compute-harness/results.sqlite``,
+    else ``~/.local/share/compute-harness/results.sqlite``."""
     env = os.environ.get(ENV_DB)
     if env:
         return Path(env).expanduser()
@@ -400,7 +404,8 @@ def prepare_row(row: Mapping[str, Any]) -> dict[str, Any]:
 
     out = {col.name: _coerce(col, data.get(col.name)) for col in COLUMNS if col.name != "extra"}
     out["extra"] = _to_json("extra", extra) if extra else None
-    if out["run_key"] is None and all(out.get(f) is not None for f in ("model", "batch", "phase", "precision")):
+    keyed = ("model", "batch", "phase", "precision")
+    if out["run_key"] is None and all(out.get(f) is not None for f in keyed):
         out["run_key"] = run_key_for(out)
 
     missing = [c.name for c in COLUMNS if c.required and out.get(c.name) is None]
@@ -528,7 +533,9 @@ class Store:
         if "readonly" in msg or "read-only" in msg:
             return StoreError(f"{where} is read-only; {self._hint()}")
         if "not a database" in msg or "encrypted" in msg or "malformed" in msg:
-            return StoreError(f"{where} is not a SQLite results database ({e}); move it aside or {self._hint()}")
+            return StoreError(
+                f"{where} is not a SQLite results database ({e}); move it aside or {self._hint()}"
+            )
         if "locked" in msg or "busy" in msg:
             return StoreError(f"{where} stayed locked by another process for {self.timeout:g} s; retry later")
         if "unable to open" in msg:
@@ -581,7 +588,8 @@ class Store:
                 version = int(got[0])
             except (TypeError, ValueError):
                 raise StoreError(
-                    f"results database {self.path} has no valid schema_version in its meta table; {self._hint()}"
+                    f"results database {self.path} has no valid schema_version in its meta table; "
+                    f"{self._hint()}"
                 ) from None
             if version > SCHEMA_VERSION:
                 raise StoreError(
@@ -682,7 +690,9 @@ class Store:
                     )
                     ids.append(values["run_id"])
         except sqlite3.IntegrityError as e:
-            raise DuplicateRunError(f"results database {self.path} refused the rows (nothing written): {e}") from None
+            raise DuplicateRunError(
+                f"results database {self.path} refused the rows (nothing written): {e}"
+            ) from None
         except sqlite3.Error as e:
             raise self._error(e) from None
         return ids

@@ -208,8 +208,13 @@ ENTRIES = [
                 hardware="Google TPU v2",
                 chip_count=16,
                 hours=96.0,
-                source="Devlin et al. 2018, App. A.2 (4 Cloud TPUs in Pod configuration, 16 TPU chips, 4 days)",
-                notes=_BERT_TRAINING + " Not in the 2025-06 snapshot of the dataset; named as Epoch names BERT-Large.",
+                source=(
+                    "Devlin et al. 2018, App. A.2 (4 Cloud TPUs in Pod configuration, 16 TPU chips, 4 days)"
+                ),
+                notes=(
+                    _BERT_TRAINING
+                    + " Not in the 2025-06 snapshot of the dataset; named as Epoch names BERT-Large."
+                ),
             ),
         ),
     ),

@@ -164,14 +164,14 @@ class OpenAIFiveConfig:
 
     n_heroes: int = 5  # heroes of a team, each its own replica of the policy
     unit_groups: tuple[int, ...] = (5, 5, 60, 60, 59)  # unit slots: allied heroes, enemy heroes,
-    #   allied non-heroes, enemy non-heroes, neutrals (189 slots, the paper's largest unit count)
+    #   allied non-heroes, enemy non-heroes, neutrals: 189 slots, chosen
     unit_features: int = 43  # continuous features per unit (health, position, stats, ...): chosen
     n_unit_types: int = 512  # unit-type vocabulary of the type embedding: chosen
     d_unit_type: int = 64  # unit-type embedding: chosen
     d_unit: int = 256  # per-unit embedding (two FC-ReLU layers): chosen
     n_global: int = 32  # global continuous features (time, glyph, courier, ...): chosen
     d_global: int = 256  # FC-ReLU over the globals: chosen
-    n_hero_types: int = 117  # heroes in Dota 2 7.19 (the hero embedding's vocabulary)
+    n_hero_types: int = 117  # hero embedding vocabulary: about Dota 2's hero count in 2019
     d_hero: int = 428  # hero embedding: the free width that brings the total to 159M
     cross_hero_fraction: int = 4  # "cross-hero pool": max over the 5 heroes of the first 1/4
     d_lstm: int = 4096  # "a single-layer 4096-unit LSTM", the policy's main component

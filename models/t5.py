@@ -69,7 +69,9 @@ class T5LayerNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
-def relative_position_bucket(offset: torch.Tensor, bidirectional: bool, buckets: int, max_distance: int) -> torch.Tensor:
+def relative_position_bucket(
+    offset: torch.Tensor, bidirectional: bool, buckets: int, max_distance: int
+) -> torch.Tensor:
     """Mesh TensorFlow's `_relative_position_bucket`: offset = key position - query position.
 
     Half the buckets hold exact offsets 0..n/2-1, the other half logarithmically larger ones up
@@ -101,7 +103,8 @@ class RelativePositionBias(nn.Module):
     def forward(self, s_q: int, s_k: int, device: torch.device) -> torch.Tensor:
         """[1, H, s_q, s_k] float bias; the decoder's carries the causal mask (-inf above the diagonal)."""
         offset = torch.arange(s_k, device=device)[None, :] - torch.arange(s_q, device=device)[:, None]
-        buckets = relative_position_bucket(offset, self.bidirectional, self.cfg.rel_buckets, self.cfg.rel_max_distance)
+        cfg = self.cfg
+        buckets = relative_position_bucket(offset, self.bidirectional, cfg.rel_buckets, cfg.rel_max_distance)
         bias = self.table(buckets).permute(2, 0, 1)[None]
         if not self.bidirectional:
             causal = torch.full((s_q, s_k), float("-inf"), device=device).triu(1)
@@ -118,7 +121,9 @@ class T5Attention(nn.Module):
         self.v = nn.Linear(cfg.d_model, cfg.inner, bias=False)
         self.o = nn.Linear(cfg.inner, cfg.d_model, bias=False)
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None, bias: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, memory: torch.Tensor | None = None, bias: torch.Tensor | None = None
+    ) -> torch.Tensor:
         kv = x if memory is None else memory
         B, S, _ = x.shape
         T = kv.shape[1]
@@ -160,7 +165,9 @@ class T5Block(nn.Module):
         self.norm3 = T5LayerNorm(cfg.d_model, cfg.eps)
         self.ffn = ffn
 
-    def forward(self, x: torch.Tensor, bias: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, bias: torch.Tensor, memory: torch.Tensor | None = None
+    ) -> torch.Tensor:
         x = x + self.self_attn(self.norm1(x), bias=bias)
         if self.cross_attn is not None:
             x = x + self.cross_attn(self.norm2(x), memory)  # no position bias across the stacks
@@ -315,7 +322,10 @@ ENTRIES = [
                 seq_len=512,
                 hardware="Google TPU v3",
                 chip_count=512,
-                source="Elnaggar et al. 2020 (ProtTrans), Table 2; chip count as Epoch reads it (a TPU v3 slice of 1024 cores)",
+                source=(
+                    "Elnaggar et al. 2020 (ProtTrans), Table 2; chip count as Epoch reads it "
+                    "(a TPU v3 slice of 1024 cores)"
+                ),
                 notes=(
                     "Pre-trained on BFD100, then on UniRef50 (the released ProtT5-XXL-UniRef50), with "
                     "T5's span denoising on single amino acids at 512 residues. Steps and global batch "

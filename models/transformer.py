@@ -82,7 +82,9 @@ class MultiHeadAttention(nn.Module):
             self.qkv = nn.Linear(d_model, 3 * d_model)
         self.o = nn.Linear(d_model, d_model)
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None, causal: bool = False) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, memory: torch.Tensor | None = None, causal: bool = False
+    ) -> torch.Tensor:
         B, S, d = x.shape
         if self.cross:
             q, (k, v) = self.q(x), self.kv(memory).chunk(2, dim=-1)
@@ -220,7 +222,8 @@ ENTRIES = [
             published_parameters=65e6,
             parameters_source="Vaswani et al. 2017, Table 3 (base: 65 x 10^6)",
             parameters_note=(
-                "-3.0% (63.08M): with the shared 37000-token vocabulary of Sec. 5.1 and the layers of Table 3 "
+                "-3.0% (63.08M): with the shared 37000-token vocabulary of Sec. 5.1 and the layers of "
+                "Table 3 "
                 "(biases and LayerNorms included) the model has 63.1M weights; 65M needs ~40.8k "
                 "vocabulary entries (e.g. tensor2tensor's padded vocabulary), which Table 3's big "
                 "model (213M, matched within 0.6% by 37000) rules out. 37000 is kept for both."

@@ -148,3 +148,13 @@ def test_gqa_counts_every_query_head():
 
     r = count_flops(M(), (q, kv, kv))
     assert r.by_category["attention"] == 2 * 2 * 8 * 16 * 16 * 4
+
+
+def test_pooling_windows():
+    x = torch.randn(1, 2, 8, 8)
+    # 2x2 max pool: 2*4*4 outputs, each compares a 4-element window
+    assert count_flops(nn.MaxPool2d(2), (x,)).by_category["reduction"] == 4 * 2 * 16
+    # LRN over 5 channels runs avg_pool3d with a 5x1x1 window on [1, 1, 2, 8, 8]
+    r = count_flops(nn.LocalResponseNorm(5), (x.requires_grad_(),), phase="train")
+    assert dict(r.uncounted) == {}
+    assert r.by_phase_category["forward"]["reduction"] == 5 * 2 * 64

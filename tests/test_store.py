@@ -302,3 +302,11 @@ def test_closed_store(tmp_path):
     with pytest.raises(StoreError, match="closed"):
         s.has_ok("x")
     assert os.path.exists(tmp_path / "c.sqlite")
+
+
+def test_add_many_is_all_or_nothing(db):
+    ids = db.add_many([make_row(batch=1), make_row(batch=2)])
+    assert len(ids) == 2 and db.count() == 2
+    with pytest.raises(st.DuplicateRunError):
+        db.add_many([make_row(batch=3), make_row(batch=1)])  # batch=1 already has an ok row
+    assert db.count() == 2 and not db.has_ok(st.run_key_for(make_row(batch=3)))

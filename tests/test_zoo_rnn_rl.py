@@ -3,8 +3,6 @@ counts, analytic formulas against the dispatch counter, device equality, a train
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 
@@ -15,6 +13,8 @@ from models import dlrm, lstm, rl, seq2seq
 
 ENTRIES = {e.name: e for mod in (lstm, seq2seq, rl, dlrm) for e in mod.ENTRIES}
 PUBLISHED = [name for name, e in ENTRIES.items() if e.facts is not None]
+# one entry per distinct tiny config (the LSTM LMs share one, so do the two DQNs)
+TINY = list({(e.family, e.tiny): name for name, e in reversed(ENTRIES.items())}.values())
 FAMILIES = ("lstm-lm", "seq2seq", "dqn", "alphazero", "openai-five", "curl", "goat", "dlrm")
 TOLERANCE = 0.005
 
@@ -62,13 +62,15 @@ def test_parameters_match_published(name):
 
 @pytest.mark.parametrize("name", PUBLISHED)
 def test_analytic_matches_dispatch_full_size(name):
+    """Full widths on meta. Recurrent entries run 8 steps rather than their default: a meta-device
+    LSTM forward runs aten's decomposition step by step (~20 ms per layer-step), and the formulas
+    are linear in the steps, which the tiny test varies."""
     entry = ENTRIES[name]
-    start = time.perf_counter()
-    _compare(entry, entry.config, 2, _seq(entry, entry.config), "meta")
-    assert time.perf_counter() - start < 5.0
+    seq = None if entry.default_seq is None else min(8, entry.default_seq)
+    _compare(entry, entry.config, 2, seq, "meta")
 
 
-@pytest.mark.parametrize("name", list(ENTRIES))
+@pytest.mark.parametrize("name", TINY)
 def test_analytic_matches_dispatch_tiny(name):
     entry = ENTRIES[name]
     _compare(entry, entry.tiny, 3, _seq(entry, entry.tiny), "cpu")
@@ -76,7 +78,7 @@ def test_analytic_matches_dispatch_tiny(name):
         _compare(entry, entry.tiny, 2, 5, "cpu")  # a length other than the config's
 
 
-@pytest.mark.parametrize("name", list(ENTRIES))
+@pytest.mark.parametrize("name", TINY)
 def test_tiny_same_on_meta_and_cpu_and_trains(name):
     entry = ENTRIES[name]
     seq = _seq(entry, entry.tiny)

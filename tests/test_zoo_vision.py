@@ -90,7 +90,7 @@ def _loss(output):
     return output.sum()
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "resnet-152"])  # same tiny config as resnet-50
 def test_tiny_train_step(name: str) -> None:
     entry = REGISTRY[name]
     model = entry.build("cpu", entry.tiny)

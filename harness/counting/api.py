@@ -56,6 +56,8 @@ def count_flops(
                 with torch.enable_grad():
                     output = model(*inputs)
                     loss = loss_fn(output) if loss_fn is not None else _first_tensor(output).sum()
+                if not loss.requires_grad:
+                    raise ValueError("phase='train' needs parameters or inputs that require a gradient; this model has none")
                 tally.phase = Phase.BACKWARD
                 loss.backward()
         if optimizer is not None:

@@ -327,16 +327,28 @@ def _variance(a: Mapping[str, Any], out: Any) -> Flops:
     return {Category.REDUCTION: cost("variance") * numel(a["self"])}
 
 
-def _window(a: Mapping[str, Any]) -> int:
-    return prod(a["kernel_size"]) if len(a["kernel_size"]) > 1 else a["kernel_size"][0] ** 2
+def _window(a: Mapping[str, Any], dims: int) -> int:
+    """Window elements; a one-number kernel_size means a cube of that side."""
+    k = a["kernel_size"]
+    return prod(k) if len(k) > 1 else k[0] ** dims
 
 
 @register(aten.max_pool2d_with_indices, aten.avg_pool2d)
 def _pool2d(a: Mapping[str, Any], out: Any) -> Flops:
-    return {Category.REDUCTION: cost("pool") * _window(a) * numel(first_tensor(out))}
+    return {Category.REDUCTION: cost("pool") * _window(a, 2) * numel(first_tensor(out))}
 
 
-@register(aten.max_pool2d_with_indices_backward, aten.avg_pool2d_backward)
+@register(aten.avg_pool3d, aten.max_pool3d_with_indices)  # LocalResponseNorm runs avg_pool3d
+def _pool3d(a: Mapping[str, Any], out: Any) -> Flops:
+    return {Category.REDUCTION: cost("pool") * _window(a, 3) * numel(first_tensor(out))}
+
+
+@register(
+    aten.max_pool2d_with_indices_backward,
+    aten.avg_pool2d_backward,
+    aten.avg_pool3d_backward,
+    aten.max_pool3d_with_indices_backward,
+)
 def _pool2d_backward(a: Mapping[str, Any], out: Any) -> Flops:
     return {Category.REDUCTION: cost("pool") * numel(a["grad_output"])}
 

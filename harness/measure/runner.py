@@ -42,7 +42,7 @@ class BenchConfig:
 
     def key_fields(self) -> dict[str, Any]:
         """The fields that identify a measurement (warm-up and step counts do not)."""
-        return {k: getattr(self, k) for k in ("model", "batch", "seq", "phase", "precision", "compile", "checkpointing", "device")}
+        return {k: getattr(self, k) for k in ("model", "batch", "seq", "phase", "precision", "compile", "checkpointing")}
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def count_step(entry: models.Entry, cfg: BenchConfig) -> StepFlop:
     """Model and hardware FLOP of one step, counted on the meta device."""
     inputs = entry.inputs(cfg.batch, cfg.seq, "meta")
     if cfg.phase == "inference":
-        r = count_flops(entry.build("meta"), inputs)
+        r = count_flops(entry.build("meta").eval(), inputs)  # as it runs: eval mode, no dropout
         return StepFlop(r.total, r.total, r.total, 0, 0)
     r = count_flops(entry.build("meta"), inputs, phase="train", optimizer=OPTIMIZER)
     hardware = r.total

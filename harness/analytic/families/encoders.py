@@ -144,7 +144,8 @@ def _t5_stacks(cfg: Any, B: int, S: int, p: _Parts, ffn: Any) -> None:
     p.add("decoder.self_attention.qkv_o", "matmul", Ld * 4 * _dense(R, d, inner), "L_d 4 x 2 B T d (H d_kv)")
     p.add("decoder.self_attention.scores", "attention", Ld * attn, "L_d 2 B H T^2 (2 d_kv), full square")
     p.add("decoder.self_attention.softmax", "softmax", Ld * soft, "L_d 3 B H T^2")
-    p.add("decoder.cross_attention.qkv_o", "matmul", Ld * 4 * _dense(R, d, inner), "L_d (2 B T + 2 B S) 2 d (H d_kv)")
+    cross = Ld * 4 * _dense(R, d, inner)
+    p.add("decoder.cross_attention.qkv_o", "matmul", cross, "L_d (2 B T + 2 B S) 2 d (H d_kv)")
     p.add("decoder.cross_attention.scores", "attention", Ld * attn, "L_d 2 B H T S (2 d_kv)")
     p.add("decoder.cross_attention.softmax", "softmax", Ld * soft, "L_d 3 B H T S")
     for i in range(Le):
