@@ -157,4 +157,39 @@ def test_pooling_windows():
     # LRN over 5 channels runs avg_pool3d with a 5x1x1 window on [1, 1, 2, 8, 8]
     r = count_flops(nn.LocalResponseNorm(5), (x.requires_grad_(),), phase="train")
     assert dict(r.uncounted) == {}
-    assert r.by_phase_category["forward"]["reduction"] == 5 * 2 * 64
+    # plus the loss: a sum over the 128 outputs
+    assert r.by_phase_category["forward"]["reduction"] == 5 * 2 * 64 + 128
+
+
+def test_gather_backward_and_embedding_bag_are_counted():
+    x = torch.randn(4, 6, requires_grad=True)
+    j = torch.randint(0, 6, (4, 2))
+
+    class Gather(nn.Module):
+        def forward(self, x):
+            return x.gather(1, j)
+
+    r = count_flops(Gather(), (x,), phase="train")
+    assert dict(r.uncounted) == {}
+    assert r.by_phase_category["backward"]["elementwise"] == 8  # scatter_add of 8 values
+    bag = nn.EmbeddingBag(100, 8, mode="sum")
+    r = count_flops(bag, (torch.randint(0, 100, (4, 3)),), phase="train")
+    assert dict(r.uncounted) == {}
+    assert r.by_phase_category["forward"]["embedding"] == 12 * 8  # 12 rows of 8 summed
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_one_hot_and_rms_norm_count_alike_everywhere(device):
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = nn.RMSNorm(5)
+
+        def forward(self, i):
+            return self.norm(F.one_hot(i, 5).float())
+
+    with torch.device(device):
+        r = count_flops(M(), (torch.randint(0, 5, (8,)),), phase="train")
+    assert dict(r.uncounted) == {}
+    assert r.by_phase_category["forward"]["normalisation"] == 4 * 40  # square, mean, rsqrt scale, weight
+    assert r.by_phase_category["backward"]["normalisation"] == 2 * 4 * 40

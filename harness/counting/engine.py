@@ -215,8 +215,9 @@ class _RegionCounter(TorchFunctionMode):
         flat, spec = tree_flatten((args, kwargs))
         grad_at = [i for i, x in enumerate(flat) if isinstance(x, torch.Tensor) and x.requires_grad]
         track = torch.is_grad_enabled() and bool(grad_at)
-        if track and all(flat[i].is_meta for i in grad_at):
-            return self._on_meta(func, args, kwargs, name, count, [flat[i] for i in grad_at])
+        tensors = [x for x in flat if isinstance(x, torch.Tensor)]
+        if tensors and all(t.is_meta for t in tensors):
+            return self._on_meta(func, args, kwargs, name, count, [flat[i] for i in grad_at] if track else [])
         if track:
             marked = _RegionEnter.apply(tally, *(flat[i] for i in grad_at))
             for i, m in zip(grad_at, marked):
@@ -238,6 +239,8 @@ class _RegionCounter(TorchFunctionMode):
         with torch.no_grad(), self.tally.suppressed():
             shape_only = META_OUTPUTS.get(func)
             out = shape_only(args, kwargs) if shape_only else func(*args, **kwargs)
+        if not ins:
+            return out
         out_flat, out_spec = tree_flatten(out)
         at = [i for i, x in enumerate(out_flat) if isinstance(x, torch.Tensor) and x.is_floating_point()]
         joined = _MetaRegion.apply(self.tally, name, count, [out_flat[i] for i in at], *ins)

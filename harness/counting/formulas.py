@@ -322,6 +322,27 @@ def _reduction(a: Mapping[str, Any], out: Any) -> Flops:
     return {Category.REDUCTION: cost("reduction") * numel(a["self"])}
 
 
+@register(aten.aminmax)
+def _aminmax(a: Mapping[str, Any], out: Any) -> Flops:
+    return {Category.REDUCTION: 2 * cost("reduction") * numel(a["self"])}  # a min and a max compare
+
+
+@register(aten.scatter_add, aten.scatter_add_, aten.index_add, aten.index_add_, aten.scatter_reduce, aten.scatter_reduce_)
+def _scatter_accumulate(a: Mapping[str, Any], out: Any) -> Flops:
+    return {Category.ELEMENTWISE: numel(a.get("src", a.get("source")))}  # one add per value scattered
+
+
+@register(aten._embedding_bag, aten._embedding_bag_forward_only)
+def _embedding_bag(a: Mapping[str, Any], out: Any) -> Flops:
+    """Sum or mean of the looked-up rows: one add per looked-up element (gathers cost 0)."""
+    return {Category.EMBEDDING: cost("embedding_backward") * numel(a["indices"]) * a["weight"].shape[1]}
+
+
+@register(aten._embedding_bag_backward, aten._embedding_bag_dense_backward)
+def _embedding_bag_backward(a: Mapping[str, Any], out: Any) -> Flops:
+    return {Category.EMBEDDING: cost("embedding_backward") * numel(a["indices"]) * a["grad"].shape[1]}
+
+
 @register(aten.var, aten.std, aten.var_mean, aten.std_mean)
 def _variance(a: Mapping[str, Any], out: Any) -> Flops:
     return {Category.REDUCTION: cost("variance") * numel(a["self"])}
@@ -433,7 +454,7 @@ ZERO_COST_NAMES = {
     "flip", "roll", "tril", "triu", "tril_", "triu_", "slice_backward", "select_backward",
     "unfold_backward", "where", "masked_fill", "masked_fill_", "split_with_sizes_copy",
     "slice_scatter", "select_scatter", "diagonal_scatter", "as_strided_scatter",
-    "masked_scatter", "expand_copy", "permute_copy", "view_copy", "t_copy", "transpose_copy",
+    "masked_scatter", "scatter", "scatter_", "expand_copy", "permute_copy", "view_copy", "t_copy", "transpose_copy",
     "unsqueeze_copy", "squeeze_copy", "alias_copy", "_pin_memory", "is_pinned", "_foreach_copy_",
     "_fused_dropout", "detach_copy", "_reshape_alias_copy", "pad", "reflection_pad2d",
     "replication_pad2d", "_cudnn_init_dropout_state", "_efficientzerotensor", "sort", "topk",

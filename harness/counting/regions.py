@@ -162,9 +162,69 @@ def sdpa_meta_output(args: tuple, kwargs: Mapping[str, Any]) -> torch.Tensor:
     return torch.empty((*q.shape[:-1], v.shape[-1]), dtype=q.dtype, device="meta")
 
 
+def _meta_like(t: torch.Tensor, shape: Sequence[int] | None = None) -> torch.Tensor:
+    return torch.empty(tuple(t.shape) if shape is None else tuple(shape), dtype=t.dtype, device="meta")
+
+
+def rnn_meta_output(args: tuple, kwargs: Mapping[str, Any]) -> tuple:
+    """torch.lstm / gru / rnn_* outputs from shapes: (output, h_n[, c_n]); states keep hx's shapes."""
+    second = args[1]
+    packed = isinstance(second, torch.Tensor) and not second.is_floating_point()
+    data, hx = (args[0], args[2]) if packed else (args[0], args[1])
+    bi = args[8] if packed else args[7]
+    states = tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
+    width = (2 if bi else 1) * states[0].shape[-1]
+    out = _meta_like(data, (*data.shape[:-1], width))
+    return (out, *(_meta_like(h) for h in states))
+
+
+def cell_meta_output(args: tuple, kwargs: Mapping[str, Any]) -> Any:
+    """torch.*_cell outputs from shapes: the new state(s) keep hx's shapes."""
+    hx = args[1] if len(args) > 1 else kwargs.get("hx")
+    if isinstance(hx, (tuple, list)):
+        return tuple(_meta_like(h) for h in hx)
+    return _meta_like(hx)
+
+
+def one_hot_meta_output(args: tuple, kwargs: Mapping[str, Any]) -> torch.Tensor:
+    indices = args[0]
+    classes = args[1] if len(args) > 1 else kwargs.get("num_classes", -1)
+    if classes < 0:
+        raise ValueError("one_hot on the meta device needs num_classes: the indices hold no values")
+    return torch.empty((*indices.shape, classes), dtype=torch.int64, device="meta")
+
+
+def zero_region(args: tuple, kwargs: Mapping[str, Any]) -> RegionCount:
+    """A function that only moves or selects data: no arithmetic either way."""
+    return RegionCount({}, {})
+
+
+def rms_norm_region(args: tuple, kwargs: Mapping[str, Any]) -> RegionCount:
+    """torch.rms_norm (nn.RMSNorm): x / sqrt(mean(x^2) + eps) [* weight].
+
+    Per element: square, mean, scale by rsqrt: 3; the weight multiply: 1. Backward: twice the
+    forward (one gradient per operand). Counted as one region because backends differ: a
+    decomposition on CPU and meta, a fused kernel on CUDA.
+    """
+    names = ("input", "normalized_shape", "weight", "eps")
+    a = dict(zip(names, args)) | dict(kwargs)
+    per = 3 + (1 if a.get("weight") is not None else 0)
+    flop = per * a["input"].numel()
+    return RegionCount({Category.NORMALISATION: flop}, {Category.NORMALISATION: 2 * flop})
+
+
+def _rms_norm_meta_output(args: tuple, kwargs: Mapping[str, Any]) -> torch.Tensor:
+    return _meta_like(args[0] if args else kwargs["input"])
+
+
 # Functions whose meta-device output is made from shapes, without running their decomposition.
 META_OUTPUTS: dict[Any, Callable[[tuple, Mapping[str, Any]], Any]] = {
     torch._C._nn.scaled_dot_product_attention: sdpa_meta_output,
+    **{f: rnn_meta_output for f in (_VF.lstm, _VF.gru, _VF.rnn_tanh, _VF.rnn_relu)},
+    **{f: cell_meta_output for f in (_VF.lstm_cell, _VF.gru_cell, _VF.rnn_tanh_cell, _VF.rnn_relu_cell)},
+    torch._C._nn.one_hot: one_hot_meta_output,
+    _VF.rms_norm: _rms_norm_meta_output,
+    torch.nn.functional.rms_norm: _rms_norm_meta_output,
 }
 
 REGIONS: dict[Any, tuple[str, RegionFormula]] = {
@@ -177,4 +237,8 @@ REGIONS: dict[Any, tuple[str, RegionFormula]] = {
     _VF.gru_cell: ("gru_cell", _cell_region("gru")),
     _VF.rnn_tanh_cell: ("rnn_tanh_cell", _cell_region("rnn_tanh")),
     _VF.rnn_relu_cell: ("rnn_relu_cell", _cell_region("rnn_relu")),
+    _VF.rms_norm: ("rms_norm", rms_norm_region),
+    torch.nn.functional.rms_norm: ("rms_norm", rms_norm_region),  # reaches the mode before torch.rms_norm
+    # one_hot decomposes differently on meta (comparisons) and CPU (aminmax, scatter): count it whole
+    torch._C._nn.one_hot: ("one_hot", zero_region),
 }

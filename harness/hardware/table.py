@@ -57,19 +57,44 @@ PRECISIONS: tuple[str, ...] = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "i
 KINDS: tuple[str, ...] = ("gpu", "tpu", "npu", "ipu", "wafer", "cpu")
 
 _COLUMNS = (
-    "name", "aliases", "default_for", "vendor", "kind", "year", *PRECISIONS, "memory_gb",
-    "memory_bandwidth_gbs", "unit", "chips_per_board", "board_bf16", "sparse_quoted", "source", "notes",
+    "name",
+    "aliases",
+    "default_for",
+    "vendor",
+    "kind",
+    "year",
+    *PRECISIONS,
+    "memory_gb",
+    "memory_bandwidth_gbs",
+    "unit",
+    "chips_per_board",
+    "board_bf16",
+    "sparse_quoted",
+    "source",
+    "notes",
 )
 
 # other spellings of a precision (torch dtype names included, so str(torch.bfloat16) works)
 _PRECISION_ALIASES = {
-    "float64": "fp64", "double": "fp64", "f64": "fp64",
-    "float32": "fp32", "float": "fp32", "f32": "fp32",
+    "float64": "fp64",
+    "double": "fp64",
+    "f64": "fp64",
+    "float32": "fp32",
+    "float": "fp32",
+    "f32": "fp32",
     "tensorfloat32": "tf32",
-    "float16": "fp16", "half": "fp16", "f16": "fp16",
+    "float16": "fp16",
+    "half": "fp16",
+    "f16": "fp16",
     "bfloat16": "bf16",
-    "float8": "fp8", "float8_e4m3fn": "fp8", "float8_e5m2": "fp8", "float8_e4m3fnuz": "fp8",
-    "float8_e5m2fnuz": "fp8", "e4m3": "fp8", "e5m2": "fp8", "cfp8": "fp8",
+    "float8": "fp8",
+    "float8_e4m3fn": "fp8",
+    "float8_e5m2": "fp8",
+    "float8_e4m3fnuz": "fp8",
+    "float8_e5m2fnuz": "fp8",
+    "e4m3": "fp8",
+    "e5m2": "fp8",
+    "cfp8": "fp8",
     "qint8": "int8",
 }
 
@@ -152,7 +177,7 @@ class Accelerator:
 
 
 def _packaged_csv() -> str:
-    return resources.files(__package__).joinpath("peaks.csv").read_text(encoding="utf-8")
+    return resources.files("harness.hardware").joinpath("peaks.csv").read_text(encoding="utf-8")
 
 
 def _num(text: str, where: str) -> float | None:
@@ -255,18 +280,62 @@ def load_table(path: str | Path | None = None) -> dict[str, Accelerator]:
 
 # leading words dropped before matching, with the vendor each implies ("tesla" is NVIDIA's product line)
 _VENDOR_PREFIXES = {
-    "nvidia": "nvidia", "tesla": "nvidia", "google": "google", "amd": "amd", "intel": "intel",
-    "habana": "intel", "huawei": "huawei", "amazon": "amazon", "aws": "amazon",
-    "graphcore": "graphcore", "cerebras": "cerebras",
+    "nvidia": "nvidia",
+    "tesla": "nvidia",
+    "google": "google",
+    "amd": "amd",
+    "intel": "intel",
+    "habana": "intel",
+    "huawei": "huawei",
+    "amazon": "amazon",
+    "aws": "amazon",
+    "graphcore": "graphcore",
+    "cerebras": "cerebras",
 }
 # words a query may leave out: form factor, memory, product line, architecture
-_OPTIONAL = frozenset({
-    "sxm", "sxm2", "sxm3", "sxm4", "sxm5", "sxm6", "pcie", "oam", "dgxs", "hgx", "nvl",
-    "hbm", "hbm2", "hbm2e", "hbm3", "hbm3e", "gddr5", "gddr5x", "gddr6", "gddr6x",
-    "geforce", "gtx", "quadro", "radeon", "instinct", "habana", "grace",
-    "kepler", "maxwell", "pascal", "volta", "turing", "ampere", "ada", "lovelace", "hopper", "blackwell",
-    "generation", "trillium",
-})
+_OPTIONAL = frozenset(
+    {
+        "sxm",
+        "sxm2",
+        "sxm3",
+        "sxm4",
+        "sxm5",
+        "sxm6",
+        "pcie",
+        "oam",
+        "dgxs",
+        "hgx",
+        "nvl",
+        "hbm",
+        "hbm2",
+        "hbm2e",
+        "hbm3",
+        "hbm3e",
+        "gddr5",
+        "gddr5x",
+        "gddr6",
+        "gddr6x",
+        "geforce",
+        "gtx",
+        "quadro",
+        "radeon",
+        "instinct",
+        "habana",
+        "grace",
+        "kepler",
+        "maxwell",
+        "pascal",
+        "volta",
+        "turing",
+        "ampere",
+        "ada",
+        "lovelace",
+        "hopper",
+        "blackwell",
+        "generation",
+        "trillium",
+    }
+)
 _MEMORY = re.compile(r"\d+gb")
 _SXM = re.compile(r"sxm\d")
 
@@ -306,7 +375,8 @@ class _Index:
     rows: tuple[Accelerator, ...]
     exact: dict[str, Accelerator]  # compact name/alias -> row
     defaults: dict[str, Accelerator]  # compact default_for entry -> row
-    keys: tuple[tuple[Accelerator, tuple[str, ...], tuple[frozenset[str], ...]], ...]  # row, names, token sets
+    # per row: the row, its normalised names and aliases, and their word sets
+    keys: tuple[tuple[Accelerator, tuple[str, ...], tuple[frozenset[str], ...]], ...]
 
 
 def _build_index(rows: tuple[Accelerator, ...]) -> _Index:
@@ -326,7 +396,9 @@ def _build_index(rows: tuple[Accelerator, ...]) -> _Index:
         for label in acc.default_for:
             key = _compact(_normalise(label)[0])
             if key in exact and exact[key] is not acc:
-                raise ValueError(f"peaks table: default {label!r} of {acc.name!r} is a name of {exact[key].name!r}")
+                raise ValueError(
+                    f"peaks table: default {label!r} of {acc.name!r} is a name of {exact[key].name!r}"
+                )
             if key in defaults and defaults[key] is not acc:
                 raise ValueError(f"peaks table: {label!r} is the default of two rows")
             defaults[key] = acc
@@ -347,17 +419,23 @@ def _token_matches(index: _Index, query: frozenset[str]) -> list[Accelerator]:
     return found
 
 
+@functools.lru_cache(maxsize=65536)
+def _ratio(a: str, b: str) -> float:
+    """difflib's similarity ratio, 0 where cheap upper bounds already put it below 0.5."""
+    if 2 * min(len(a), len(b)) < 0.5 * (len(a) + len(b)):
+        return 0.0
+    matcher = difflib.SequenceMatcher(None, a, b)
+    return matcher.ratio() if matcher.quick_ratio() >= 0.5 else 0.0
+
+
 def _candidates(index: _Index, norm: str, limit: int = 5) -> tuple[str, ...]:
-    """Rows whose names or words are close to the query (difflib ratios), best first."""
+    """Rows whose names, or words, are close to the query (difflib ratios), best first."""
     words = norm.split()
     scored = []
     for acc, names, token_sets in index.keys:
-        whole = max(difflib.SequenceMatcher(None, norm, n).ratio() for n in names)
-        row_words = set().union(*token_sets)
-        per_word = (
-            sum(max(difflib.SequenceMatcher(None, w, rw).ratio() for rw in row_words) for w in words) / len(words)
-            if words and row_words else 0.0
-        )
+        whole = max(_ratio(norm, n) for n in names)
+        row_words = sorted(set().union(*token_sets))
+        per_word = sum(max(_ratio(w, rw) for rw in row_words) for w in words) / len(words)
         score = max(whole, per_word)
         if score >= 0.6:
             scored.append((-score, acc.name))
@@ -417,8 +495,10 @@ def resolve(name: str, path: str | Path | None = None, *, allow_default: bool = 
     return _resolve(str(name), None if path is None else str(path), allow_default)
 
 
-def resolve_many(cell: str | None, path: str | Path | None = None, *, allow_default: bool = True) -> list[Accelerator]:
-    """Rows for a dataset cell listing several chips separated by commas (empty cell -> [])."""
+def resolve_many(
+    cell: str | float | None, path: str | Path | None = None, *, allow_default: bool = True
+) -> list[Accelerator]:
+    """Rows for a dataset cell listing several chips separated by commas (empty or NaN cell -> [])."""
     if cell is None or (isinstance(cell, float) and math.isnan(cell)):
         return []
     return [resolve(part, path, allow_default=allow_default) for part in str(cell).split(",") if part.strip()]
