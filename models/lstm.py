@@ -124,16 +124,4 @@ ENTRIES = [
         ),
         tiny=TINY,
     ),
-    # the small preset the engine and CLI tests use
-    Entry(
-        name="lstm-tiny",
-        family="lstm-lm",
-        domain="language",
-        config=TINY,
-        build_fn=LSTMLM,
-        inputs_fn=example_inputs,
-        default_batch=20,
-        default_seq=TINY.seq_len,
-        tiny=TINY,
-    ),
 ]

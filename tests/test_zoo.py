@@ -1,0 +1,84 @@
+"""The zoo as a whole: every entry is complete, joins the dataset, and lists in seconds.
+
+Family files test their own analytic agreement at full size (tests/test_zoo_*.py); this file
+holds what every entry, present and future, must satisfy.
+"""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import models
+from harness.analytic import FAMILIES
+from harness.cli import app
+from harness.report.zoo_view import zoo_rows
+
+SYSTEMS = [e for e in models.REGISTRY.values() if e.facts is not None]
+REQUIRED = [
+    "lenet-5", "alexnet", "vgg-16", "googlenet", "resnet-50", "resnet-152", "mobilenetv2", "efficientnet-b0",
+    "efficientnet-l2", "vit-b-16", "transformer-base", "transformer-big", "bert-base", "bert-large", "distilbert",
+    "gpt2-small", "gpt2-xl", "gpt3-175b", "megatron-lm-8.3b", "turing-nlg", "t5-3b", "t5-11b", "prott5-xxl",
+    "gshard-dense", "switch-c", "gpt-j-6b", "pangu-alpha", "hyperclova-204b", "gopher-280b", "chinchilla-70b",
+    "palm-540b", "llama-65b", "lstm-lm", "seq2seq-lstm", "igpt-xl", "dall-e-12b", "dqn", "alphago-zero",
+    "alphazero", "openai-five", "curl", "goat", "dlrm-criteo-kaggle",
+]  # fmt: skip
+
+
+def test_the_issue_list_is_covered():
+    missing = [n for n in REQUIRED if n not in models.REGISTRY]
+    assert not missing
+
+
+@pytest.mark.parametrize("entry", models.REGISTRY.values(), ids=lambda e: e.name)
+def test_every_entry_has_an_analytic_formula_and_a_tiny_config(entry):
+    assert entry.family in FAMILIES or entry.facts is None
+    assert entry.tiny is not None
+
+
+@pytest.mark.parametrize("entry", SYSTEMS, ids=lambda e: e.name)
+def test_facts_are_sourced(entry):
+    f = entry.facts
+    assert f.dataset_name and f.parameters_source and f.year >= 1950
+    t = f.training
+    if any(v is not None for v in (t.tokens, t.examples, t.hardware, t.compute_flop, t.hours)):
+        assert t.source, "training figures need their source"
+
+
+def test_parameters_within_1_percent_or_explained():
+    rows = zoo_rows(SYSTEMS)
+    unexplained = [
+        (r["name"], f"{r['parameters_diff']:+.2%}")
+        for r in rows
+        if abs(r["parameters_diff"]) > 0.01 and not r["parameters_note"]
+    ]
+    assert not unexplained
+
+
+def test_zoo_command_lists_every_entry_as_json():
+    out = CliRunner().invoke(app, ["zoo", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.output)
+    assert [r["name"] for r in rows] == list(models.REGISTRY)
+    for key in ("name", "family", "domain", "year", "parameters", "published_parameters", "dataset_name"):
+        assert key in rows[0]
+    gpt3 = next(r for r in rows if r["name"] == "gpt3-175b")
+    assert gpt3["parameters"] == 174_604_259_328  # 96 x (12 d^2 + 13 d) + (V + T + 2) d, d = 12288
+
+
+def test_names_join_the_dataset_snapshot():
+    """Every dataset_name the snapshot should hold is there (entries not in it say so)."""
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "data" / "epoch" / "all_ml_systems.csv"
+    if not path.exists():
+        pytest.skip("the dataset snapshot is not beside the project")
+    with path.open(newline="", encoding="utf-8") as f:
+        names = {row["Model"] for row in csv.DictReader(f)}
+    missing = [
+        e.name
+        for e in SYSTEMS
+        if e.facts.dataset_name not in names and "not in the 2025-06 snapshot" not in e.facts.training.notes.lower()
+    ]
+    assert not missing
