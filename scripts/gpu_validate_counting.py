@@ -29,7 +29,7 @@ from harness.counting.reconcile import reconcile
 DEVICE = "cuda"  # --dry-run swaps in "cpu" to check the script without a GPU
 EQUALITY_MAX_PARAMS = 2e9  # build on CUDA at full size up to this
 CPU_MAX_PARAMS = 2e8  # and on CPU up to this
-RECONCILE = ["gpt2-small", "lstm-lm", "small-cnn", "resnet-50", "bert-base", "vit-b16", "seq2seq-lstm"]
+RECONCILE = ["gpt2-small", "lstm-lm", "small-cnn", "resnet-50", "bert-base", "vit-b-16", "seq2seq-lstm"]
 
 
 def _signature(r: Any) -> dict:
@@ -121,9 +121,9 @@ def _reference_builders() -> dict[str, Callable[[], torch.nn.Module]]:
             "googlenet": lambda: tv.googlenet(aux_logits=False, init_weights=False),
             "resnet-50": lambda: tv.resnet50(),
             "resnet-152": lambda: tv.resnet152(),
-            "mobilenet-v2": lambda: tv.mobilenet_v2(),
+            "mobilenetv2": lambda: tv.mobilenet_v2(),
             "efficientnet-b0": lambda: tv.efficientnet_b0(),
-            "vit-b16": lambda: tv.vit_b_16(),
+            "vit-b-16": lambda: tv.vit_b_16(),
         }
     with contextlib.suppress(ImportError):
         import timm
