@@ -71,7 +71,7 @@ class _CudaMarks:
 
     def durations(self) -> list[list[tuple[str, float]]]:
         torch.cuda.synchronize()
-        return [[(n, a[1].elapsed_time(b[1]) / 1e3) for (n, b), a in zip(row[1:], row)] for row in self.events]
+        return [[(n, a[1].elapsed_time(b) / 1e3) for (n, b), a in zip(row[1:], row)] for row in self.events]
 
 
 class _ClockMarks:
