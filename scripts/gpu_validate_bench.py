@@ -119,6 +119,7 @@ def summary(out: dict, rows: list[dict]) -> str:
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     f = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
     for r in rows:
+        r = {**(r.get("extra") or {}), **r}  # derived ratios live in the row's extra column
         lines.append(
             f"| {r['model']} | {r['phase']} | {r['precision']} | {r['batch']} | {r['checkpointing']} | {f(r.get('flop_per_step') and r['flop_per_step'] / 1e9, ',.1f')} "
             f"| {f(r.get('seconds_median'), '.4f')} | {f(r.get('seconds_cv'), '.2%')} | {f(r.get('flop_per_s') and r['flop_per_s'] / 1e12, '.1f')} "
