@@ -48,6 +48,7 @@ PLAN: list[tuple[str, str, list[int], int | None, dict]] = [
     ("lstm-lm", "fp32", [64], None, {}),
     ("gpt2-xl", "bf16", [4, 8], 1024, {}),
     ("gpt2-xl", "bf16", [8], 1024, {"checkpointing": True}),
+    ("gpt2-small", "bf16", [16], 1024, {"compile": True}),
 ]
 REPEATS = ("gpt2-small", "bf16", 16, 1024)  # measured three times for run-to-run spread
 
@@ -98,10 +99,27 @@ def configs() -> list[BenchConfig]:
     out = []
     for model, prec, batches, seq, extra in PLAN:
         for b in batches:
-            out.append(BenchConfig(model, b, seq, precision=prec, device="cuda", warmup=5, steps=20, **extra))
-    m, p, b, s = REPEATS
-    out += [BenchConfig(m, b, s, precision=p, device="cuda", warmup=5, steps=20 + i) for i in (1, 2, 3)]
+            out.append(BenchConfig(model, b, seq, precision=prec, device="cuda", warmup=10, steps=30, **extra))
     return out
+
+
+def repeatability(device: torch.device, out: dict) -> None:
+    """One configuration measured three times from scratch: the spread of the medians."""
+    from harness.measure.runner import run
+
+    m, p, b, s = REPEATS
+    cfg = BenchConfig(m, b, s, precision=p, device="cuda", warmup=10, steps=30)
+    peak, _ = B.datasheet_peak(device, P.get(p, device))
+    ceiling = B.Ceilings(device, {}).get(P.get(p, device))
+    results = [run(cfg, peak, ceiling, lambda: Sampler()) for _ in range(3)]
+    medians = [r.seconds for r in results if r.seconds]
+    out["repeatability"] = {
+        "config": f"{m} {p} batch {b} seq {s}",
+        "medians_s": medians,
+        "cv_within_runs": [r.samples.cv for r in results if r.samples],
+        "cv_across_runs": statistics.stdev(medians) / statistics.fmean(medians) if len(medians) > 1 else None,
+    }
+    print(f"repeatability: {out['repeatability']}", flush=True)
 
 
 def summary(out: dict, rows: list[dict]) -> str:
@@ -112,6 +130,10 @@ def summary(out: dict, rows: list[dict]) -> str:
             lines.append(f"| copy (read+write) | {c['bytes_per_s'] / 1e12:.2f} TB/s | {(c['peak'] or 0) / 1e12:.2f} TB/s | {c['ratio'] or 0:.1%} | {c['cv']:.2%} |")
         else:
             lines.append(f"| {c['precision']} | {c['flop_per_s'] / 1e12:.1f} TFLOP/s | {c['peak'] / 1e12:.1f} | {c['ratio']:.1%} | {c['cv']:.2%} |")
+    rep = out.get("repeatability")
+    if rep:
+        lines += ["", f"Repeatability ({rep['config']}, three runs from scratch): medians {', '.join(f'{m:.4f}' for m in rep['medians_s'])} s; "
+                  f"CV across runs {rep['cv_across_runs']:.2%}; CV within runs {', '.join(f'{c:.2%}' for c in rep['cv_within_runs'])}."]
     o = out.get("overhead")
     if o:
         lines += ["", f"Harness timing + telemetry vs a bare loop: {o['median']:.4f}x step time (runs: {', '.join(f'{r:.4f}' for r in o['bare_vs_harness_ratio'])})."]
@@ -143,6 +165,7 @@ def main() -> None:
                  "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     ceilings(device, out)
     overhead(device, out)
+    repeatability(device, out)
     rows: list[dict] = []
     with Store(args.out / "results.sqlite") as store:
         for cfg in configs():

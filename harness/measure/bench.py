@@ -176,7 +176,8 @@ def measure(
         results.append(result)
         if store is not None:
             entry = models.get(cfg.model)
-            store.add(to_row(result, prov, entry.family) | {"run_key": key})
+            # measuring again (resume off) replaces the configuration's earlier ok row
+            store.add(to_row(result, prov, entry.family) | {"run_key": key}, replace=not resume)
         if on_result:
             on_result(result)
         if stop_on_oom and result.status == "oom":

@@ -2,7 +2,9 @@
 samples kept, statistics derived from them on demand.
 
 A step marks phase boundaries by calling `mark(name)`; the timer turns consecutive marks into
-per-phase durations. On CUDA every mark records an event on the current stream, so the GPU
+per-phase durations. A step's time runs from its first mark to the next step's first mark (the
+last step: to its last mark), so work between the phases and between steps (Python overhead,
+host-side gaps) counts in the step, as it does in a training run's throughput. On CUDA every mark records an event on the current stream, so the GPU
 work of each phase is timed without a synchronisation inside the step; one synchronisation
 after the last iteration reads them all.
 """
@@ -73,6 +75,11 @@ class _CudaMarks:
         torch.cuda.synchronize()
         return [[(n, a[1].elapsed_time(b) / 1e3) for (n, b), a in zip(row[1:], row)] for row in self.events]
 
+    def step_starts(self) -> list[float]:
+        """Seconds from the first step's first mark to each step's first mark."""
+        first = self.events[0][0][1]
+        return [first.elapsed_time(row[0][1]) / 1e3 for row in self.events]
+
 
 class _ClockMarks:
     def __init__(self) -> None:
@@ -90,6 +97,9 @@ class _ClockMarks:
     def durations(self) -> list[list[tuple[str, float]]]:
         return [[(n, b - a[1]) for (n, b), a in zip(row[1:], row)] for row in self.times]
 
+    def step_starts(self) -> list[float]:
+        return [row[0][1] for row in self.times]
+
 
 def time_step(step: Step, device: torch.device, warmup: int, iterations: int) -> Samples:
     """Run `step` warmup + iterations times; return the timed iterations' samples.
@@ -106,10 +116,10 @@ def time_step(step: Step, device: torch.device, warmup: int, iterations: int) ->
     marks = _CudaMarks() if device.type == "cuda" else _ClockMarks()
     for _ in range(iterations):
         step(marks.begin())
-    rows = marks.durations()
+    rows, starts = marks.durations(), marks.step_starts()
     phases: dict[str, list[float]] = {}
     for row in rows:
         for name, seconds in row:
             phases.setdefault(name, []).append(seconds)
-    totals = tuple(sum(s for _, s in row) for row in rows)
-    return Samples(totals, {k: tuple(v) for k, v in phases.items()})
+    totals = [b - a for a, b in zip(starts, starts[1:])] + [sum(s for _, s in rows[-1])]
+    return Samples(tuple(totals), {k: tuple(v) for k, v in phases.items()})
