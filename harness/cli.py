@@ -181,7 +181,7 @@ def bench(
         typer.echo("nothing to measure: every configuration is already in the database (pass --no-db to measure again)", err=True)
         return
     render(rows, fmt, sys.stdout)
-    prov = provenance()
+    prov = provenance(dev)
     typer.echo(f"device {prov['device_name']}, torch {prov['torch_version']}, commit {prov['project_commit']}", err=True)
 
 
@@ -204,7 +204,8 @@ def _run_with_progress(groups: list[list], store: object, sweep: bool) -> list[d
 
         def finished(result: object) -> None:
             progress.advance(task)
-            rows.append(B.to_row(result, provenance(), models.get(result.config.model).family))  # type: ignore[attr-defined]
+            cfg = result.config  # type: ignore[attr-defined]
+            rows.append(B.to_row(result, provenance(cfg.device), models.get(cfg.model).family))
 
         for configs in groups:
             B.measure(configs, store=store, stop_on_oom=sweep, on_result=finished, on_start=started)

@@ -162,7 +162,7 @@ def measure(
     ceilings: dict[str, Ceilings] = {}
     for cfg in configs:
         device = torch.device(cfg.device)
-        prov = provenance()
+        prov = provenance(device)
         key = run_key_for({**cfg.key_fields(), "world_size": 1, "strategy": "single", **prov})
         if store is not None and resume and store.has_ok(key):
             continue
