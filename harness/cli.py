@@ -213,6 +213,81 @@ def _run_with_progress(groups: list[list], store: object, sweep: bool) -> list[d
 
 
 @app.command()
+def peak(
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+    precision: str = typer.Option(None, "--precision", help="comma list (default: all the device runs)"),
+    fmt: str = typer.Option("table", "--format", help="table | json"),
+) -> None:
+    """Measure this device's ceilings: a large matmul per precision and a device copy, against the peak table."""
+    from harness.measure import bench as B
+    from harness.measure import precision as P
+
+    choose(fmt, ("table", "json"), "format")
+    try:
+        dev = B.resolve_device(device)
+        names = precision.split(",") if precision else [p for p in P.PRECISIONS if _runs(p, dev)]
+        precisions = [P.get(n, dev) for n in names]
+    except (B.DeviceError, P.PrecisionError) as e:
+        fail(str(e))
+    from harness.measure.ceiling import copy_ceiling, matmul_ceiling
+    from harness.report.peak_view import render
+
+    rows = []
+    from rich.console import Console
+
+    with Console(stderr=True).status("measuring ceilings ..."):
+        for p in precisions:
+            c = matmul_ceiling(dev, p)
+            datasheet, source = B.datasheet_peak(dev, p)
+            rows.append({"kind": f"matmul {c.size}^3", "precision": p.name, "measured_per_s": c.per_s, "cv": c.cv,
+                         "datasheet_per_s": datasheet, "ratio": c.per_s / datasheet if datasheet else None, "source": source})
+        c = copy_ceiling(dev)
+        rows.append({"kind": f"copy {c.size >> 20} MiB", "precision": "-", "measured_per_s": c.per_s, "cv": c.cv,
+                     "datasheet_per_s": None, "ratio": None, "source": "bytes read + written"})
+    render(rows, B.device_name(dev), fmt, sys.stdout)
+
+
+def _runs(name: str, dev: object) -> bool:
+    from harness.measure import precision as P
+
+    try:
+        P.get(name, dev)  # type: ignore[arg-type]
+        return True
+    except P.PrecisionError:
+        return False
+
+
+@app.command()
+def results(
+    db: str = typer.Option(None, "--db", help="results database (default: HARNESS_DB or the user data directory)"),
+    fmt: str = typer.Option("csv", "--format", help="csv | parquet | json"),
+    out: str = typer.Option(None, "--out", help="file to write (required for parquet; else standard output)"),
+    model: str = typer.Option(None, "--model", help="only this model's rows"),
+) -> None:
+    """Export the stored measurements."""
+    choose(fmt, ("csv", "parquet", "json"), "format")
+    if fmt == "parquet" and not out:
+        fail("parquet needs a file: pass --out results.parquet")
+    from harness.store import Store, StoreError
+
+    filters = {"model": model} if model else {}
+    try:
+        with Store(db) as store:
+            if out:
+                n = store.export(out, fmt, **filters)
+                typer.echo(f"wrote {n} rows to {out}", err=True)
+                return
+            frame = store.frame(**filters)
+    except StoreError as e:
+        fail(str(e))
+    if fmt == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        frame.to_json(sys.stdout, orient="records", indent=1)
+        sys.stdout.write("\n")
+
+
+@app.command()
 def zoo(fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
     """List every reference architecture: parameters counted and published, dataset name."""
     choose(fmt, ("table", "json"), "format")
