@@ -1,15 +1,16 @@
 """Utilisation defaults: the calibrated table (results/utilisation_defaults.csv) and its lookup.
 
-The table has one row per group: `group` is a path of keys from general to specific, e.g.
-"all", "domain=language", "generation=ampere", "generation=ampere/domain=language", with the
-fitted `utilisation`, its bootstrap interval `low`, `high`, the number of systems `n` behind it
-and its `source`. A lookup takes the most specific group that matches the system; with no table
-(or no match) it falls back to Epoch's fixed 0.3 / 0.4 rule, and says so.
+The table has one row per group: "all", then one per key value ("generation=ampere",
+"domain=language", "scale=512-4095", "era=2022-2023"), with the fitted `utilisation`, its
+bootstrap interval `low`, `high`, the number of systems `n` behind it and its `source`. Rows
+whose group starts with "measured" hold the harness's own single-device runs (shown, not pooled).
+With no table it falls back to Epoch's fixed 0.3 / 0.4 rule, and says so.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,14 +69,30 @@ def system_keys(generation: str | None, precision: str | None, domain: str | Non
 
 
 def lookup(keys: dict[str, str], table: list[DefaultRow] | None = None, domain: str | None = None) -> Utilisation:
-    """The most specific group whose keys all match; the fixed rule when nothing matches."""
+    """The calibrated utilisation for a system with these group keys; the fixed rule without a table.
+
+    The table's 'all' row is combined with every matching single-key row in log space (the
+    calibration's additive model: u = u_all x prod(u_key / u_all)). The interval is the relative
+    interval of the matching row with the fewest systems (the least certain part), applied to the
+    combined value.
+    """
     rows = load_defaults() if table is None else table
-    best: DefaultRow | None = None
-    for row in rows:
-        rk = row.keys
-        if all(keys.get(k) == v for k, v in rk.items()):
-            if best is None or len(rk) > len(best.keys) or (len(rk) == len(best.keys) and row.n > best.n):
-                best = row
-    if best is None:
+    base = next((r for r in rows if r.group == "all"), None)
+    if base is None:
         return fixed_rule(domain or keys.get("domain"))
-    return Utilisation(best.utilisation, best.low, best.high, f"calibrated: {best.group} (n={best.n}; {best.source})")
+    log_u = math.log(base.utilisation)
+    least, used = base, []
+    for row in rows:
+        if row.group == "all" or "/" in row.group or row.group.startswith("measured"):
+            continue
+        k, v = row.group.split("=", 1)
+        if keys.get(k) == v:
+            log_u += math.log(row.utilisation) - math.log(base.utilisation)
+            used.append(row.group)
+            if row.n < least.n:
+                least = row
+    central = min(math.exp(log_u), 1.0)
+    low = min(central * least.low / least.utilisation, central)
+    high = min(max(central * least.high / least.utilisation, central), 1.0)
+    groups = ", ".join(used) or "all"
+    return Utilisation(central, low, high, f"calibrated: {groups} (interval from {least.group}, n={least.n})")
