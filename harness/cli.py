@@ -288,6 +288,167 @@ def results(
 
 
 @app.command()
+def calibrate(
+    dataset: str = typer.Option(..., "--dataset", help="a CSV in the Epoch 'all ML systems' schema"),
+    db: str = typer.Option(None, "--db", help="results database whose measured runs are added (shown apart)"),
+    out: str = typer.Option("results/utilisation_defaults.csv", "--out", help="where the defaults table goes"),
+    boots: int = typer.Option(200, "--boots", help="bootstrap resamples for the intervals"),
+) -> None:
+    """Fit utilisation defaults (pooled by hardware generation) and evaluate them against the fixed rule."""
+    import csv
+    import os
+
+    from harness.estimate import calibrate as C
+    from harness.estimate.dataset import DatasetError, load_systems
+
+    try:
+        systems = load_systems(dataset)
+    except DatasetError as e:
+        fail(str(e))
+    obs, dropped = C.observations_from_systems(systems)
+    if len(obs) < 5:
+        fail(f"only {len(obs)} usable systems in {dataset}: calibration needs rows with counted compute and hardware inputs")
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status(f"fitting on {len(obs)} systems, {boots} bootstrap resamples ..."):
+        rows = C.defaults_table(obs, boots=boots)
+    measured = []
+    if db is not None:
+        from harness.store import Store, StoreError
+
+        try:
+            with Store(db) as store:
+                measured = C.measured_rows(store.rows())
+        except StoreError as e:
+            fail(str(e))
+    with console.status("leave-one-system-out evaluation ..."):
+        ev = C.evaluate(obs)
+    tmp = out + ".tmp"
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(tmp, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["group", "utilisation", "low", "high", "n", "source"])
+        for r in [*rows, *measured]:
+            w.writerow([r.group, f"{r.utilisation:.4f}", f"{r.low:.4f}", f"{r.high:.4f}", r.n, r.source])
+    os.replace(tmp, out)
+    typer.echo(f"{len(obs)} systems used ({len(dropped)} left out: circular or flagged); wrote {len(rows) + len(measured)} groups to {out}")
+    typer.echo(f"leave-one-system-out, method 2 vs counted compute over {ev.n} systems:")
+    typer.echo(f"  calibrated defaults: median |log10 error| {ev.calibrated_median_abs_log10:.3f}, within 2x {ev.calibrated_within_2x:.1%}")
+    typer.echo(f"  fixed 0.3/0.4 rule:  median |log10 error| {ev.fixed_median_abs_log10:.3f}, within 2x {ev.fixed_within_2x:.1%}")
+
+
+@app.command()
+def estimate(
+    dataset: str = typer.Option(..., "--dataset", help="a CSV in the Epoch 'all ML systems' schema"),
+    defaults: str = typer.Option(None, "--defaults", help="a defaults table (default: results/utilisation_defaults.csv)"),
+    fmt: str = typer.Option("table", "--format", help="table | csv | json"),
+) -> None:
+    """Both estimation methods for every row of a dataset, the implied utilisation and the flags."""
+    import csv
+    import json
+
+    from harness.estimate.apply import estimate_row
+    from harness.estimate.dataset import DatasetError, load_systems
+    from harness.estimate.defaults import DefaultsError, load_defaults
+
+    choose(fmt, FORMATS, "format")
+    try:
+        systems = load_systems(dataset)
+        table = load_defaults(defaults)
+    except (DatasetError, DefaultsError) as e:
+        fail(str(e))
+    rows = [estimate_row(r, table) for r in systems.rows]
+    for rej in systems.rejected:
+        typer.echo(f"skipped line {rej.line} ({rej.model}): {rej.reason}", err=True)
+    cols = ["Model", "compute", "compute_method1", "compute_method2", "compute_method2_low", "compute_method2_high",
+            "implied_utilisation", "flags"]
+    if fmt == "json":
+        json.dump(rows, sys.stdout, indent=1, default=str)
+        sys.stdout.write("\n")
+    elif fmt == "csv":
+        w = csv.DictWriter(sys.stdout, fieldnames=cols + ["utilisation_used", "utilisation_source", "peak_rule"], extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(title=f"{len(rows)} systems from {dataset}")
+        for c in cols:
+            t.add_column(c)
+        g = lambda v: "-" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))  # noqa: E731
+        for r in rows:
+            t.add_row(*(g(r.get(c)) for c in cols))
+        Console(file=sys.stdout, width=220).print(t)
+
+
+@app.command()
+def check(
+    name: str = typer.Argument(None, help="a zoo entry (its recorded set-up), or omit and give the claim's fields"),
+    file: str = typer.Option(None, "--file", help="a CSV or YAML of claims with the same field names"),
+    catalogue: bool = typer.Option(False, "--catalogue", help="check the shipped catalogue of documented claims"),
+    params: float = typer.Option(None, "--params"),
+    tokens: float = typer.Option(None, "--tokens"),
+    examples: float = typer.Option(None, "--examples"),
+    epochs: float = typer.Option(None, "--epochs"),
+    hardware: str = typer.Option(None, "--hardware", help="a name from the peak table, e.g. 'NVIDIA A100'"),
+    count: float = typer.Option(None, "--count", help="number of chips"),
+    hours: float = typer.Option(None, "--hours"),
+    days: float = typer.Option(None, "--days"),
+    seconds: float = typer.Option(None, "--seconds"),
+    precision: str = typer.Option(None, "--precision"),
+    utilisation: float = typer.Option(None, "--utilisation", help="the utilisation the claim assumed"),
+    peak: float = typer.Option(None, "--peak", help="the peak FLOP/s per chip the claim used"),
+    claimed: float = typer.Option(None, "--claimed", help="the claimed training compute, FLOP"),
+    domain: str = typer.Option(None, "--domain"),
+    defaults: str = typer.Option(None, "--defaults", help="a defaults table (default: results/utilisation_defaults.csv)"),
+    fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+) -> None:
+    """Cross-check a compute claim: both estimates with ranges, the implied utilisation, a verdict and its reasons."""
+    import csv
+    import json
+
+    from harness.estimate import claims as K
+
+    choose(fmt, FORMATS, "format")
+    fields = dict(params=params, tokens=tokens, examples=examples, epochs=epochs, hardware=hardware, count=count,
+                  hours=hours, days=days, seconds=seconds, precision=precision, utilisation=utilisation, peak=peak,
+                  claimed=claimed, domain=domain)
+    given = {k: v for k, v in fields.items() if v is not None}
+    sources = sum([bool(name), bool(file), catalogue, bool(given) and not name])
+    if sources != 1:
+        fail("give exactly one of: a zoo entry name, --file, --catalogue, or the claim's fields (--params, --tokens, ...)")
+    try:
+        if catalogue:
+            results = K.check_catalogue(defaults=defaults)
+        elif file:
+            results = K.check_all(K.load_claims(file), defaults=defaults)
+        elif name:
+            import models
+
+            models.get(name)
+            results = [K.check(K.claim_for_model(name), defaults=defaults)]
+        else:
+            results = [K.check(K.Claim.from_fields("claim", **given), defaults=defaults)]
+    except ValueError as e:
+        fail(str(e).splitlines()[0])
+    if fmt == "json":
+        payload = [r.to_dict() for r in results]
+        json.dump(payload[0] if len(payload) == 1 and not (file or catalogue) else payload, sys.stdout, indent=1, default=str)
+        sys.stdout.write("\n")
+    elif fmt == "csv":
+        rows = K.results_rows(results)
+        w = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    else:
+        from rich.console import Console
+
+        Console(file=sys.stdout, width=200).print(K.results_table(results))
+
+
+@app.command()
 def zoo(fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
     """List every reference architecture: parameters counted and published, dataset name."""
     choose(fmt, ("table", "json"), "format")

@@ -11,11 +11,12 @@ Reading policy (decided here, once):
   `REQUIRED_COLUMNS`) raises `DatasetError`, one line naming what is missing. Other columns are
   optional: where absent, their fields are None.
 * A cell that cannot be read ("1e", "3 days" in the hours column, "512 GPUs" in the quantity
-  column, a negative or zero count) never becomes a number by guessing: the field is None and the
-  row carries an `unreadable_value` flag quoting the cell. The row is kept when some other figure
-  (compute, parameters, dataset size, epochs, hours, chip count, chip-hours) remains; when none
-  remains, or the model name is empty, or the line has the wrong number of cells, the row goes to
-  `Systems.rejected` with the reason. A row that is merely sparse (no bad cell) is always kept.
+  column, a negative or zero count, a fine-tune compute of "7" FLOP) never becomes a number by
+  guessing: the field is None and the row carries an `unreadable_value` flag quoting the cell.
+  The row is kept while some figure (compute, parameters, dataset size, epochs, hours, chip count,
+  chip-hours) remains. It goes to `Systems.rejected`, with the reason, when one of those figures
+  was unreadable and none remains, when the model name is empty, or when the line has the wrong
+  number of cells. A row that is merely sparse (no bad cell) is always kept.
 * A hardware name that matches no row of the peak table (or is ambiguous) does not reject the row:
   the names that resolve are kept in `accelerators`, the others give a `hardware_unknown` flag.
 * MFU is a fraction. A value in (1, 100], or one written with "%", is read as a percentage
@@ -23,16 +24,22 @@ Reading policy (decided here, once):
 * Numerical format: the fastest format listed is the one the matmuls ran in ("TF32,FP32" -> tf32,
   "FP8,BF16,FP32" -> fp8); "Unknown" and unlisted formats give None.
 
-Detectors (`DETECTORS`, each `SystemRow -> Flag | None`) compare figures, they do not fix them: a
-flag is a hypothesis with its numbers in the message. The arithmetic behind the peak-mix-up
-detectors: if the compute figure itself came from the hardware method, C = n x t x P' x u0 with
-Epoch's default u0 (0.3 or 0.4) and some peak P', then the implied utilisation against the dense
-per-chip peak P is u0 x P'/P: 2 x u0 for a 2:4-sparse headline (P' = 2P), board/chip x u0 for a
-board figure (TPU v3: 420/123 = 3.41), and the peak ratio for another precision (A100 fp32 19.5
-vs bf16 312: 0.0625 x u0). When the compute is independent of the hardware (operation counting),
-a wrong count of chips (boards counted as chips) or of hours (GPU-hours in the wall-clock column)
-scales the implied utilisation by the same factor, and an alternative reading that brings an
-out-of-range value back into `PLAUSIBLE` is named.
+Flag codes: unreadable_value, hardware_unknown, utilisation_above_1, utilisation_below_0.01,
+mfu_percentage_as_fraction, implied_above_reported_mfu, chip_hours_as_hours, chip_hours_mismatch,
+compute_includes_base_model, sparse_peak_suspected, board_peak_suspected, precision_peak_mismatch,
+hardware_method_circular, hardware_method_suspected. Detectors (`DETECTORS`, each `SystemRow -> Flag | None`) compare figures,
+they do not fix them: a flag is a hypothesis with its numbers in the message, and several may name
+rival explanations of one implausible value.
+
+The arithmetic behind the peak mix-ups: if the compute itself came from the hardware method,
+C = n x t x P' x u0 with Epoch's default u0 (0.3 or 0.4) and some peak P', the implied utilisation
+against the dense per-chip peak P is u0 x P'/P: 2 x u0 for a 2:4-sparse headline (P' = 2P),
+board/chip x u0 for a board figure (TPU v3: 420/123 = 3.41), the peak ratio for another precision
+(A100 fp32 19.5 vs bf16 312: 0.0625 x u0). A compute independent of the hardware (operation
+counting) carries no peak, but a wrong count of chips (boards counted as chips) or hours (GPU-hours
+in the wall-clock column) scales the implied utilisation all the same; such a reading is named
+when it brings an out-of-range value back into `PLAUSIBLE`. A fine-tune's compute that includes
+its base model's pretraining, over the fine-tune's hours, inflates it by orders of magnitude.
 """
 
 from __future__ import annotations
@@ -191,7 +198,10 @@ def _text(cell: str | None) -> str | None:
     return cell or None
 
 
-_NUMBER_WITH_WORD = re.compile(r"^[-+]?[\d.,]+(?:e[-+]?\d+)?\s*(%|[A-Za-z]{2,}[\w-]*|[A-DF-Za-df-z]\b)", re.IGNORECASE)
+# a number followed by a word ("3 days", "512 GPUs", "40%"); a lone "e" is a broken exponent, not a unit
+_NUMBER_WITH_WORD = re.compile(
+    r"^[-+]?[\d.,]+(?:e[-+]?\d+)?\s*(%|[A-Za-z]{2,}[\w-]*|[A-DF-Za-df-z]\b)", re.IGNORECASE
+)
 
 
 def _number(cell: str | None, name: str, column: str) -> tuple[float | None, Flag | None]:
@@ -225,8 +235,8 @@ def _mfu(cell: str | None, column: str) -> tuple[float | None, list[Flag]]:
         return None, [Flag("unreadable_value", f"{column}: {text!r} is not a utilisation; field left empty")]
     assert value is not None
     if percent or 1 < value <= 100:
-        return value / 100, [Flag("mfu_percentage_as_fraction",
-                                  f"{column} holds {text!r}, a percentage in a fraction column; read as {value / 100:g}")]
+        said = f"{column} holds {text!r}, a percentage in a fraction column; read as {value / 100:g}"
+        return value / 100, [Flag("mfu_percentage_as_fraction", said)]
     if value > 100:
         return None, [Flag("unreadable_value", f"{column}: {text!r} is above 100%; field left empty")]
     return value, []
@@ -238,7 +248,8 @@ def _year(cell: str | None, column: str) -> tuple[int | None, Flag | None]:
         return None, None
     m = re.match(r"^(\d{4})(?:[-/]\d{1,2}(?:[-/]\d{1,2})?)?(?:[ T].*)?$", text)
     if m is None:
-        return None, Flag("unreadable_value", f"{column}: {text!r} is not a date (YYYY-MM-DD); year left empty")
+        return None, Flag("unreadable_value",
+                          f"{column}: {text!r} is not a date (YYYY-MM-DD); year left empty")
     return int(m.group(1)), None
 
 
@@ -293,7 +304,8 @@ def load_systems(path: str | Path) -> Systems:
     index = {h.lower(): i for i, h in reversed(list(enumerate(header)))}  # first of duplicate names
     missing = [c for c in REQUIRED_COLUMNS if c.lower() not in index]
     if missing:
-        raise DatasetError(f"{p} is not an Epoch systems CSV: missing column(s) {', '.join(repr(c) for c in missing)}")
+        named = ", ".join(repr(c) for c in missing)
+        raise DatasetError(f"{p} is not an Epoch systems CSV: missing column(s) {named}")
     optional_missing = tuple(c for c in COLUMNS.values() if c.lower() not in index)
     rows: list[SystemRow] = []
     rejected: list[Rejected] = []
@@ -324,6 +336,10 @@ def _parse(line: int, model: str, cell: Callable[[str], str | None]) -> tuple[Sy
         figures[name], bad = _number(cell(name), name, COLUMNS[name])
         if bad is not None:
             problems.append(bad)
+    bad_figures = [f for f in problems if not f.message.startswith(COLUMNS["batch_size"] + ":")]
+    if bad_figures and all(figures[n] is None for n in _FIGURES):
+        # a figure was there but unreadable, and no other figure remains
+        return None, "; ".join(f.message for f in bad_figures) + "; no other figure remains"
     mfu, mfu_flags = _mfu(cell("mfu"), COLUMNS["mfu"])
     problems += mfu_flags
     year, bad_year = _year(cell("date"), COLUMNS["date"])
@@ -331,14 +347,12 @@ def _parse(line: int, model: str, cell: Callable[[str], str | None]) -> tuple[Sy
         problems.append(bad_year)
     finetune, bad = _number(cell("finetune_compute"), "compute", COLUMNS["finetune_compute"])
     if finetune is not None and finetune < MIN_FINETUNE_FLOP:
-        bad = Flag("unreadable_value", f"{COLUMNS['finetune_compute']}: {_text(cell('finetune_compute'))!r} "
-                                       f"is not a plausible FLOP count (< {MIN_FINETUNE_FLOP:g}); field left empty")
+        bad = Flag("unreadable_value",
+                   f"{COLUMNS['finetune_compute']}: {_text(cell('finetune_compute'))!r} is not a plausible "
+                   f"FLOP count (< {MIN_FINETUNE_FLOP:g}); field left empty")
         finetune = None
     if bad is not None:
         problems.append(bad)
-    unreadable = [f for f in problems if f.code == "unreadable_value"]
-    if unreadable and all(figures[n] is None for n in _FIGURES):
-        return None, "; ".join(f.message for f in unreadable) + "; no other figure remains"
     domain_raw = _text(cell("domain"))
     domains = tuple(d.strip().lower() for d in (domain_raw or "").split(",") if d.strip())
     method_raw = _text(cell("method"))
@@ -437,7 +451,8 @@ def implied_utilisation(row: SystemRow) -> float | None:
     peak, _ = peak_flop_per_s(row)
     if None in (row.compute, row.quantity, row.hours, peak):
         return None
-    return methods.implied_utilisation(row.compute, row.quantity, row.hours * 3600, peak)  # type: ignore[arg-type]
+    seconds = row.hours * 3600  # type: ignore[operator]
+    return methods.implied_utilisation(row.compute, row.quantity, seconds, peak)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------- generations
@@ -466,9 +481,11 @@ _GENERATION_OF: dict[str, tuple[str, ...]] = {
     "tpu-v5e": ("TPU v5e",), "tpu-v5p": ("TPU v5p",), "tpu-v6e": ("TPU v6e",),
     "amd-gcn5": ("Instinct MI50",), "amd-cdna1": ("Instinct MI100",),
     "amd-cdna2": ("Instinct MI250X", "Instinct MI250"), "amd-cdna3": ("Instinct MI300X", "Instinct MI325X"),
-    "gaudi2": ("Gaudi 2",), "gaudi3": ("Gaudi 3",), "ascend-910": ("Ascend 910",), "ascend-910b": ("Ascend 910B",),
-    "trainium1": ("Trainium1", "Inferentia2"), "trainium2": ("Trainium2",), "ipu-mk2": ("Graphcore GC200 IPU",),
-    "wse-2": ("Cerebras CS-2",), "cpu": ("AMD EPYC 7413", "Intel Core i5-11600K", "Intel Core 2 Quad Q9450", "cpu"),
+    "gaudi2": ("Gaudi 2",), "gaudi3": ("Gaudi 3",),
+    "ascend-910": ("Ascend 910",), "ascend-910b": ("Ascend 910B",),
+    "trainium1": ("Trainium1", "Inferentia2"), "trainium2": ("Trainium2",),
+    "ipu-mk2": ("Graphcore GC200 IPU",), "wse-2": ("Cerebras CS-2",),
+    "cpu": ("AMD EPYC 7413", "Intel Core i5-11600K", "Intel Core 2 Quad Q9450", "cpu"),
 }
 _GENERATION = {name: gen for gen, names in _GENERATION_OF.items() for name in names}
 
@@ -535,7 +552,8 @@ def detect_utilisation_below_001(row: SystemRow) -> Flag | None:
     if u is None or u >= LOW_UTILISATION:
         return None
     return Flag("utilisation_below_0.01",
-                f"implied utilisation {u:.3g} < {LOW_UTILISATION}: compute too low, or hours or chips too high")
+                f"implied utilisation {u:.3g} < {LOW_UTILISATION}: "
+                "compute too low, or hours or chips too high")
 
 
 def detect_mfu_percentage(row: SystemRow) -> Flag | None:
@@ -559,7 +577,8 @@ def detect_chip_hours_as_hours(row: SystemRow) -> Flag | None:
         return None
     if row.chip_hours is not None and _near(h, row.chip_hours, CHIP_HOURS_TOLERANCE):
         return Flag("chip_hours_as_hours",
-                    f"training time {h:g} h equals the chip-hours column ({row.chip_hours:g}) with {q:g} chips: "
+                    f"training time {h:g} h equals the chip-hours column ({row.chip_hours:g}) "
+                    f"with {q:g} chips: "
                     f"wall-clock is likely {h / q:.4g} h")
     u = implied_utilisation(row)
     if u is not None and u < LOW_UTILISATION and _plausible(u * q):
@@ -569,20 +588,27 @@ def detect_chip_hours_as_hours(row: SystemRow) -> Flag | None:
     return None
 
 
-def _factor_flag(row: SystemRow, code: str, factor: float, what: str) -> Flag | None:
-    """The flag when the implied utilisation is `factor` x what it should be (see the module docstring)."""
+def _factor_flag(row: SystemRow, code: str, readings: list[tuple[float, str]]) -> Flag | None:
+    """The flag when the implied utilisation is `factor` x what it should be, for the best of several
+    (factor, what) readings: an exact "factor x default" match first, else the reading that brings an
+    out-of-range value nearest the middle of `PLAUSIBLE` (see the module docstring)."""
     u = implied_utilisation(row)
     if u is None:
         return None
-    # the exact "factor x default" test needs the compute to be the hardware estimate: hardware only, or
-    # mixed (often a geometric mean with a count) where the value is implausible as it stands
-    exact = _circular(row) or (_uses_hardware_method(row) and not _plausible(u))
-    d = _default_behind(u, factor) if exact else None
-    if d is not None:
-        return Flag(code, f"implied utilisation {u:.3g} = {factor:.3g} x the default {d}: "
-                          f"the hardware-method compute likely used {what}")
-    if (u > 1 or u < LOW_UTILISATION) and _plausible(u / factor):
-        return Flag(code, f"implied utilisation {u:.3g} is out of range but {u / factor:.3g} with {what}")
+    # the exact test needs the compute to be the hardware estimate: hardware only, or mixed (often a
+    # geometric mean with a count) where the value is implausible as it stands
+    if _circular(row) or (_uses_hardware_method(row) and not _plausible(u)):
+        for factor, what in readings:
+            d = _default_behind(u, factor)
+            if d is not None:
+                return Flag(code, f"implied utilisation {u:.3g} = {factor:.3g} x the default {d}: "
+                                  f"the hardware-method compute likely used {what}")
+    if u > 1 or u < LOW_UTILISATION:
+        middle = math.sqrt(PLAUSIBLE[0] * PLAUSIBLE[1])
+        fits = sorted((abs(math.log(u / f / middle)), f, what) for f, what in readings if _plausible(u / f))
+        if fits:
+            _, factor, what = fits[0]
+            return Flag(code, f"implied utilisation {u:.3g} is out of range but {u / factor:.3g} with {what}")
     return None
 
 
@@ -591,7 +617,7 @@ def detect_sparse_peak(row: SystemRow) -> Flag | None:
     acc = row.accelerators[0] if row.accelerators else None
     if acc is None or not acc.sparse_quoted:
         return None
-    return _factor_flag(row, "sparse_peak_suspected", 2.0, f"{acc.name}'s sparse headline (2x dense)")
+    return _factor_flag(row, "sparse_peak_suspected", [(2.0, f"{acc.name}'s sparse headline (2x dense)")])
 
 
 def detect_board_peak(row: SystemRow) -> Flag | None:
@@ -600,29 +626,45 @@ def detect_board_peak(row: SystemRow) -> Flag | None:
     if acc is None or acc.chips_per_board <= 1:
         return None
     peak, _ = peak_flop_per_s(row)
-    factors = {float(acc.chips_per_board): f"a count of {acc.name} boards ({acc.chips_per_board} chips each) as chips"}
+    boards = f"a count of {acc.name} boards ({acc.chips_per_board} chips each) as chips"
+    readings = [(float(acc.chips_per_board), boards)]
     if acc.board_bf16 is not None and peak:
-        factors.setdefault(acc.board_bf16 / peak, f"the {acc.board_bf16 / 1e12:g} TFLOP/s board figure per chip")
-    for factor, what in sorted(factors.items()):
-        found = _factor_flag(row, "board_peak_suspected", factor, what)
-        if found is not None:
-            return found
-    return None
+        figure = f"the {acc.board_bf16 / 1e12:g} TFLOP/s board figure per chip"
+        readings.append((acc.board_bf16 / peak, figure))
+    return _factor_flag(row, "board_peak_suspected", readings)
 
 
 def detect_precision_peak(row: SystemRow) -> Flag | None:
-    """The peak of another precision behind the compute (e.g. FP32 for a bf16 A100 run): ratio = peak ratio."""
+    """The peak of another precision behind the compute (FP32 for a bf16 A100 run): ratio = peak ratio."""
     acc = row.accelerators[0] if row.accelerators else None
     peak, _ = peak_flop_per_s(row)
     if acc is None or not peak:
         return None
-    others = {acc.peak(p): p for p in ("fp32", "tf32", "fp16", "bf16", "fp8") if acc.has(p) and acc.peak(p) != peak}
-    for other, p in sorted(others.items()):
-        found = _factor_flag(row, "precision_peak_mismatch", other / peak,
-                             f"the {p} peak ({other / 1e12:g} TFLOP/s, not {peak / 1e12:g})")
-        if found is not None:
-            return found
-    return None
+    readings = [(other / peak, f"the {names} peak ({other / 1e12:g} TFLOP/s, not {peak / 1e12:g})")
+                for other, names in sorted(_other_peaks(acc, peak).items())]
+    return _factor_flag(row, "precision_peak_mismatch", readings)
+
+
+def _other_peaks(acc: Accelerator, peak: float) -> dict[float, str]:
+    """Peaks of the chip's other training precisions, FLOP/s -> "fp32/tf32" (names sharing a value)."""
+    others: dict[float, str] = {}
+    for p in ("fp32", "tf32", "fp16", "bf16", "fp8"):
+        if acc.has(p) and acc.peak(p) != peak:
+            others[acc.peak(p)] = f"{others[acc.peak(p)]}/{p}" if acc.peak(p) in others else p
+    return others
+
+
+def _explained_by_peak(row: SystemRow, u: float) -> bool:
+    """A hardware-only compute whose implied utilisation is a default times some peak ratio of its chip."""
+    acc = row.accelerators[0] if row.accelerators else None
+    peak, _ = peak_flop_per_s(row)
+    if acc is None or not peak or not _circular(row):
+        return False
+    factors = [1.0, *(other / peak for other in _other_peaks(acc, peak))]
+    factors += [2.0] if acc.sparse_quoted else []
+    factors += [float(acc.chips_per_board)] if acc.chips_per_board > 1 else []
+    factors += [acc.board_bf16 / peak] if acc.board_bf16 else []
+    return any(_default_behind(u, f) is not None for f in factors)
 
 
 def detect_chip_hours_mismatch(row: SystemRow) -> Flag | None:
@@ -640,15 +682,16 @@ def detect_chip_hours_mismatch(row: SystemRow) -> Flag | None:
 
 
 def detect_base_model_compute(row: SystemRow) -> Flag | None:
-    """A fine-tune whose compute includes its base model's pretraining, while hours and chips are the fine-tune's."""
+    """A fine-tune's compute that includes its base model's pretraining; hours and chips are the tune's."""
     u = implied_utilisation(row)
-    if row.base_model is None or u is None or row.compute is None:
+    if row.base_model is None or u is None or row.compute is None or _explained_by_peak(row, u):
         return None
     ft = row.finetune_compute
     if ft is not None and row.compute > 2 * ft:
         return Flag("compute_includes_base_model",
                     f"compute {row.compute:.3g} includes the base model ({row.base_model}); the fine-tune's "
-                    f"{ft:.3g} FLOP over the same hours gives utilisation {u * ft / row.compute:.3g}, not {u:.3g}")
+                    f"{ft:.3g} FLOP over the same hours gives utilisation {u * ft / row.compute:.3g}, "
+                    f"not {u:.3g}")
     if u > 1 or (row.mfu is not None and u > MFU_SLACK * row.mfu):
         return Flag("compute_includes_base_model",
                     f"implied utilisation {u:.3g} for a fine-tune of {row.base_model}: the compute likely "
@@ -657,7 +700,7 @@ def detect_base_model_compute(row: SystemRow) -> Flag | None:
 
 
 def detect_hardware_circular(row: SystemRow) -> Flag | None:
-    """Compute from the hardware method alone: its implied utilisation is the assumption, not a measurement."""
+    """Compute from the hardware method alone: its implied utilisation is the assumption, not a measure."""
     if not _circular(row):
         return None
     u = implied_utilisation(row)
@@ -666,6 +709,19 @@ def detect_hardware_circular(row: SystemRow) -> Flag | None:
     return Flag("hardware_method_circular",
                 f"compute estimated by the hardware method ({row.estimation_method}){said}; "
                 "not evidence for calibration")
+
+
+def detect_hardware_method_suspected(row: SystemRow) -> Flag | None:
+    """No estimation method given, but the implied utilisation is exactly a default: likely circular."""
+    if row.estimation_methods:
+        return None
+    u = implied_utilisation(row)
+    d = _default_behind(u, 1.0) if u is not None else None
+    if d is None:
+        return None
+    return Flag("hardware_method_suspected",
+                f"no estimation method given, and the implied utilisation {u:.3g} is the default {d}: "
+                "the compute was likely made by the hardware method; not evidence for calibration")
 
 
 DETECTORS: tuple[Callable[[SystemRow], Flag | None], ...] = (
@@ -681,6 +737,7 @@ DETECTORS: tuple[Callable[[SystemRow], Flag | None], ...] = (
     detect_board_peak,
     detect_precision_peak,
     detect_hardware_circular,
+    detect_hardware_method_suspected,
 )
 
 

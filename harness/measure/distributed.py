@@ -63,7 +63,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -151,11 +151,12 @@ def rank_flop(entry: Any, cfg: Any, world_size: int, rank: int, strategy: str) -
         "model": model,
         "hardware": flop.hardware - flop.optimizer + executed_opt,
         "optimizer_executed": executed_opt,
+        "updated_numel": n if strategy == "ddp" else mine,  # elements this rank's AdamW updates
     }
 
 
 def group_flop(per_rank: Sequence[dict[str, int]]) -> dict[str, int]:
-    keys = ("forward", "backward", "optimizer", "model", "hardware", "optimizer_executed")
+    keys = ("forward", "backward", "optimizer", "model", "hardware", "optimizer_executed", "updated_numel")
     return {k: sum(r[k] for r in per_rank) for k in keys}
 
 
@@ -222,14 +223,20 @@ class _Status:
             return
         try:
             tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text(json.dumps({"rank": self.rank, "phase": phase, "error": error, "pid": os.getpid()}))
+            state = {"rank": self.rank, "phase": phase, "error": error, "pid": os.getpid()}
+            tmp.write_text(json.dumps(state))
             os.replace(tmp, self.path)
         except OSError:
             pass
 
+    def clear(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
 
 def _fault_hook(step: Callable, rank: int, after: int, status: _Status) -> Callable:
-    """The test hooks: rank HARNESS_DIST_FAIL_RANK exits(3), HARNESS_DIST_HANG_RANK sleeps, at call `after`."""
+    """The test hooks, at the step's call number `after` (the first timed step):
+    rank HARNESS_DIST_FAIL_RANK exits with code 3, rank HARNESS_DIST_HANG_RANK sleeps forever."""
     fail, hang = os.environ.get(FAIL_ENV), os.environ.get(HANG_ENV)
     if str(rank) not in (fail, hang):
         return step
@@ -267,9 +274,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="rank 0 writes the result JSON here")
     p.add_argument("--db", default=None, help="rank 0 writes one row into this results database")
     p.add_argument("--timeout-s", type=float, default=DEFAULT_TIMEOUT_S,
-                   help="process-group timeout: a collective or the final barrier waiting longer fails the run")
+                   help="process-group timeout: a collective or the final barrier waiting longer "
+                   "fails the run")
     p.add_argument("--baseline-step-s", type=float, default=None,
-                   help="median step seconds of the same per-rank batch on 1 process: gives scaling_efficiency")
+                   help="median step seconds of the same per-rank batch on 1 process: "
+                   "gives scaling_efficiency")
     p.add_argument("--no-ceiling", action="store_true", help="skip the matmul ceiling measurement")
     return p
 
@@ -339,10 +348,11 @@ def _rank_main(args: argparse.Namespace, rank: int, world: int, local_rank: int,
     status("building the model")
     torch.manual_seed(0)  # the same initial weights everywhere (DDP broadcasts rank 0's anyway)
     model = entry.build(device)
-    n_params = sum(p.numel() for p in model.parameters())
+    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)  # gradient elements
     torch.manual_seed(1000 + rank)  # each rank its own data, as in data-parallel training
     inputs = entry.inputs(cfg.batch, cfg.seq, device)
     wrapped, no_sync = _wrap(model, args.strategy, device)
+    local_numel = sum(_local(p).numel() for p in wrapped.parameters() if p.requires_grad)
     step = make_step(wrapped, inputs, cfg, device)
 
     dist.barrier()
@@ -369,7 +379,8 @@ def _rank_main(args: argparse.Namespace, rank: int, world: int, local_rank: int,
         nosync = time_step(step, device, min(1, cfg.warmup), cfg.steps)
     if args.strategy == "fsdp":  # AdamW skipped the empty sharded grads: put the synced optimizer back
         opt = sync.phase_median("optimizer") or 0.0
-        nosync = Samples(tuple(s - o + opt for s, o in zip(nosync.seconds, nosync.phases["optimizer"])), nosync.phases)
+        seconds = tuple(s - o + opt for s, o in zip(nosync.seconds, nosync.phases["optimizer"]))
+        nosync = Samples(seconds, nosync.phases)
 
     del step, wrapped, model, inputs
     gc.collect()
@@ -399,6 +410,7 @@ def _rank_main(args: argparse.Namespace, rank: int, world: int, local_rank: int,
         "allreduce_s": allreduce_s,
         "ceiling": ceiling,
         "flop": flop,
+        "local_numel": local_numel,
         "telemetry": telemetry,
     }
     gathered: list[Any] = [None] * world
@@ -420,7 +432,8 @@ def _rank_main(args: argparse.Namespace, rank: int, world: int, local_rank: int,
             tmp = out.with_name(out.name + ".tmp")
             tmp.write_text(json.dumps(result, indent=1, default=str))
             os.replace(tmp, out)
-    status("done")
+        print(summary(result), flush=True)
+    status.clear()  # finished: nothing for a launcher to explain
     dist.destroy_process_group()
 
 
@@ -458,6 +471,11 @@ def _wrap(model: nn.Module, strategy: str, device: torch.device) -> tuple[nn.Mod
     return model, no_sync
 
 
+def _local(p: torch.Tensor) -> torch.Tensor:
+    """The part of a parameter this rank holds (an FSDP2 DTensor's local shard; else all of it)."""
+    return p.to_local() if hasattr(p, "to_local") else p
+
+
 def _time_allreduce(numel: int, device: torch.device, steps: int) -> float | None:
     """Median seconds of dist.all_reduce of a float32 buffer of `numel` elements (None: no memory)."""
     from harness.measure.runner import is_oom
@@ -488,7 +506,8 @@ def _final_barrier(backend: str, timeout: timedelta) -> None:
 
 
 def _rank0_result(args: argparse.Namespace, cfg: Any, device: torch.device, backend: str, world: int,
-                  gathered: list[dict[str, Any]], nbytes: int, peak: float | None, peak_source: str) -> dict[str, Any]:
+                  gathered: list[dict[str, Any]], nbytes: int, peak: float | None,
+                  peak_source: str) -> dict[str, Any]:
     import models
     from harness.measure import bench as B
     from harness.measure.runner import BenchResult, StepFlop
@@ -511,7 +530,8 @@ def _rank0_result(args: argparse.Namespace, cfg: Any, device: torch.device, back
     # the slowest rank's samples stand for the group; the rates are the group's, the peaks one device's
     samples = Samples(tuple(gathered[slowest]["seconds"]),
                       {k: tuple(v) for k, v in gathered[slowest]["phases"].items()})
-    sflop = StepFlop(total["model"], total["hardware"], total["forward"], total["backward"], total["optimizer"])
+    sflop = StepFlop(total["model"], total["hardware"], total["forward"], total["backward"],
+                     total["optimizer"])
     result = BenchResult(cfg, "ok", sflop, samples, gathered[0]["telemetry"],
                          peak * world if peak else None, ceiling * world if ceiling else None)
     error = None
@@ -548,12 +568,14 @@ def _rank0_result(args: argparse.Namespace, cfg: Any, device: torch.device, back
         "rank_flop_per_step": [f["model"] for f in flops],
         "rank_hardware_flop_per_step": [f["hardware"] for f in flops],
         "rank_ceiling_flop_per_s": [g["ceiling"] for g in gathered],
+        "rank_local_param_numel": [g["local_numel"] for g in gathered],
         "examples_per_s": world * cfg.batch / seconds,
         "examples_per_s_per_chip": examples_per_s_per_chip,
         "scaling_efficiency": efficiency,
         "baseline_step_s": args.baseline_step_s,
         "peak_source": peak_source,
-        "rank_telemetry": [g["telemetry"] for g in gathered] if any(g["telemetry"] for g in gathered) else None,
+        "rank_telemetry": [g["telemetry"] for g in gathered] if any(g["telemetry"] for g in gathered)
+        else None,
     }
     row |= {k: v for k, v in extra.items() if v is not None}
     return {
@@ -583,6 +605,32 @@ def _rank0_result(args: argparse.Namespace, cfg: Any, device: torch.device, back
         **extra,
         "row": row,
     }
+
+
+def summary(result: dict[str, Any]) -> str:
+    """One line on what a run measured (rank 0 prints it)."""
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:.1%}"
+
+    def gbs(x: float | None) -> str:
+        return "-" if x is None else f"{x / 1e9:.3g} GB/s"
+
+    r = result
+    line = (f"{r['model']} batch {r['batch']}/rank, {r['world_size']} x {r['strategy']} ({r['backend']}): "
+            f"step {r['seconds_median']:.4g} s (slowest rank; ranks "
+            f"{', '.join(f'{s:.4g}' for s in r['rank_seconds_median'])}), comm share {pct(r['comm_share'])}, "
+            f"all-reduce {r['allreduce_bytes']} B algbw {gbs(r['allreduce_algbw'])} "
+            f"busbw {gbs(r['allreduce_busbw'])}, "
+            f"{r['flop_per_step'] / 1e9:.4g} GFLOP/step (group), MFU {pct(r['utilisation'])} datasheet, "
+            f"{pct(r['utilisation_ceiling'])} measured ceiling")
+    if r.get("scaling_efficiency") is not None:
+        line += f", scaling efficiency {pct(r['scaling_efficiency'])}"
+    if r.get("run_id"):
+        line += f"; stored as {r['run_id']}"
+    if r.get("error"):
+        line += f"; ERROR: {r['error']}"
+    return line
 
 
 # --------------------------------------------------------------------------- the launcher
@@ -668,10 +716,12 @@ def _failure_line(states: dict[int, dict[str, Any]], codes: dict[int, int], rc: 
             parts.append(f"rank {r} {_describe_exit(codes[r])} during {st.get('phase', 'start-up')}")
     for r, st in sorted(states.items()):
         if st.get("error"):
-            parts.append(f"rank {r}: {st['error']} ({st['phase']})")
+            error = st["error"] if len(st["error"]) <= 200 else st["error"][:197] + "..."
+            parts.append(f"rank {r} {st['phase']}: {error}")
     if not parts:
         for r in sorted(codes):
-            parts.append(f"rank {r} {_describe_exit(codes[r])} during {states.get(r, {}).get('phase', 'start-up')}")
+            phase = states.get(r, {}).get("phase", "start-up")
+            parts.append(f"rank {r} {_describe_exit(codes[r])} during {phase}")
     if not parts:
         tail = [ln.strip() for ln in log.splitlines() if ln.strip()]
         errors = [ln for ln in tail if ln.startswith("error:") or "Error" in ln]
@@ -717,14 +767,18 @@ def launch(cfg: Any, nproc: int, strategy: str = "ddp", timeout_s: float = DEFAU
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
                 states = _rank_states(out, nproc)
-                where = ", ".join(f"rank {r} in {s['phase']}" for r, s in sorted(states.items())) or "before any rank started"
+                where = ", ".join(f"rank {r} in {s['phase']}" for r, s in sorted(states.items()))
                 raise DistTimeout(f"distributed run ({what}) timed out after {timeout_s:g} s and its process "
-                                  f"group was killed; last seen: {where}") from None
+                                  f"group was killed; last seen: {where or 'no rank had started'}") from None
             except BaseException:  # KeyboardInterrupt: leave no orphans
                 _kill_group(proc)
                 raise
         text = log_path.read_text(errors="replace")
         if rc != 0 or not out.exists():
+            try:  # torchrun ends its workers itself; make sure nothing of the group outlives it
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
             line = _failure_line(_rank_states(out, nproc), _exit_codes(text), rc, text)
             raise DistError(f"distributed run ({what}) failed after {time.monotonic() - start:.0f} s: {line}")
         return DistResult.load(out, cfg, text)
@@ -781,7 +835,8 @@ def single_process_nccl_overhead(cfg: Any, rounds: int = 2) -> dict[str, Any]:
     if ours:
         store = dist.HashStore()
         kwargs: dict[str, Any] = {"device_id": device} if backend == "nccl" else {}
-        dist.init_process_group(backend, store=store, rank=0, world_size=1, timeout=timedelta(seconds=300), **kwargs)
+        dist.init_process_group(backend, store=store, rank=0, world_size=1, timeout=timedelta(seconds=300),
+                                **kwargs)
     elif dist.get_world_size() != 1:
         raise RuntimeError("single_process_nccl_overhead needs world_size 1; a larger group is initialised")
     try:

@@ -1,0 +1,37 @@
+"""Both estimation methods applied to every row of an Epoch-schema dataset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.estimate import dataset as D
+from harness.estimate.calibrate import domain_key, size_key
+from harness.estimate.defaults import DefaultRow, lookup
+from harness.estimate.methods import Utilisation, method1_examples, method2_hardware
+
+HOUR = 3600.0
+
+
+def row_utilisation(row: D.SystemRow, table: list[DefaultRow] | None) -> Utilisation:
+    acc = row.accelerators[0] if row.accelerators else None
+    keys = {"generation": D.generation(acc) if acc is not None else None, "size": size_key(row.parameters),
+            "domain": domain_key(row.domain)}
+    return lookup({k: v for k, v in keys.items() if v}, table, domain=row.domain)
+
+
+def estimate_row(row: D.SystemRow, table: list[DefaultRow] | None) -> dict[str, Any]:
+    """Method 1 where parameters and dataset size exist (6 N D x epochs: Epoch's 2 x 3 x
+    connections x examples, with datapoints = tokens for language models), method 2 where chips,
+    hours and a peak exist, the implied utilisation of the published compute, and the flags."""
+    out: dict[str, Any] = {"Model": row.model, "compute": row.compute}
+    if row.parameters and row.dataset_size:
+        out["compute_method1"] = method1_examples(row.parameters, row.dataset_size, row.epochs or 1.0).flop
+    peak, rule = D.peak_flop_per_s(row)
+    if row.quantity and row.hours and peak:
+        u = row_utilisation(row, table)
+        e = method2_hardware(row.quantity, row.hours * HOUR, peak, u, rule)
+        out |= {"compute_method2": e.flop, "compute_method2_low": e.low, "compute_method2_high": e.high,
+                "utilisation_used": u.central, "utilisation_source": u.source, "peak_rule": rule}
+    out["implied_utilisation"] = D.implied_utilisation(row)
+    out["flags"] = ";".join(f.code for f in D.flags(row))
+    return out
