@@ -304,7 +304,7 @@ def plot_utilisation_by_generation(generations: Sequence[str | None], utilisatio
                        patch_artist=False, manage_ticks=False)
         ax.set_yscale("log")
         allu = np.array([p[0] for p in pts])
-        ax.set_ylim(max(allu.min() / 1.6, 1e-4), max(allu.max() * 1.6, 1.5))
+        ax.set_ylim(allu.min() / 1.6, max(allu.max() * 1.6, 1.5))
         ax.set_xlim(-0.6, len(order) - 0.4)
         ax.set_xticks(range(len(order)))
         ax.set_xticklabels([f"{g}\nn={counts[g]}" for g in order], rotation=45, ha="right",
