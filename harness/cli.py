@@ -95,9 +95,12 @@ def count(
     )
     rows = []
     if names is None or names:
+        from rich.console import Console
+
         from harness.counting.reconcile import reconcile
 
-        rows = reconcile(net, inputs, names, ours=result if phase == "forward" else None)
+        with Console(stderr=True).status("running the other counters and their coverage probes ..."):
+            rows = reconcile(net, inputs, names, ours=result if phase == "forward" else None)
     render(entry.name, result, rows, fmt, sys.stdout)
 
 
