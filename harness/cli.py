@@ -130,6 +130,9 @@ def bench(
     checkpointing: bool = typer.Option(False, "--checkpointing", help="recompute each block in the backward; reports HFU too"),
     db: str = typer.Option(None, "--db", help="results database (default: HARNESS_DB or the user data directory)"),
     no_db: bool = typer.Option(False, "--no-db", help="store nothing"),
+    nproc: int = typer.Option(1, "--nproc", help="processes (devices) for a data-parallel run through torchrun"),
+    strategy: str = typer.Option("ddp", "--strategy", help="with --nproc: ddp | fsdp"),
+    timeout_s: int = typer.Option(600, "--timeout", help="with --nproc: seconds before a stuck job is ended"),
     fmt: str = typer.Option("table", "--format", help="table | json | csv"),
 ) -> None:
     """Measure what one training (or inference) step costs here and its utilisation (MFU)."""
@@ -154,6 +157,9 @@ def bench(
     except (B.DeviceError, models.ModelInputError, P.PrecisionError) as e:
         fail(str(e))
     base = BenchConfig(model, batches[0], seq, phase, precisions[0], compile_, checkpointing, str(dev), warmup, steps)  # type: ignore[arg-type]
+    if nproc != 1 or strategy != "ddp":
+        _distributed(base, nproc, strategy, timeout_s, db, no_db, fmt, sweep, len(batches) * len(precisions))
+        return
     if checkpointing:
         from harness.measure.runner import apply_checkpointing
 
@@ -186,6 +192,36 @@ def bench(
     render(rows, fmt, sys.stdout)
     prov = provenance(dev)
     typer.echo(f"device {prov['device_name']}, torch {prov['torch_version']}, commit {prov['project_commit']}", err=True)
+
+
+def _distributed(base: object, nproc: int, strategy: str, timeout_s: int, db: str | None, no_db: bool,
+                 fmt: str, sweep: bool, configs: int) -> None:
+    """`bench --nproc N`: one torchrun job; rank 0 stores one row and reports it."""
+    from rich.console import Console
+
+    from harness.measure.distributed import DistError, launch
+    from harness.report.bench_view import render
+
+    choose(strategy, ("ddp", "fsdp"), "strategy")
+    if nproc < 1:
+        fail("--nproc must be at least 1")
+    if sweep or configs > 1 or base.compile or base.checkpointing or base.phase != "train":  # type: ignore[attr-defined]
+        fail("--nproc runs one training configuration: drop --sweep, --compile, --checkpointing, --phase and lists")
+    db_path = None
+    if not no_db:
+        from harness.store import Store, StoreError
+
+        try:
+            with Store(db) as store:
+                db_path = str(store.path)
+        except StoreError as e:
+            fail(str(e))
+    try:
+        with Console(stderr=True).status(f"torchrun: {nproc} processes, {strategy} ..."):
+            result = launch(base, nproc, strategy, timeout_s=timeout_s, db=db_path)  # type: ignore[arg-type]
+    except (DistError, ValueError) as e:
+        fail(str(e).splitlines()[0])
+    render([result.row], fmt, sys.stdout)
 
 
 def _run_with_progress(groups: list[list], store: object, sweep: bool) -> list[dict]:

@@ -113,6 +113,14 @@ def test_fsdp_shards_every_block_and_the_root(group_of_one):
         pass
 
 
+def test_fsdp1_fallback_says_it_needs_a_gpu(group_of_one, monkeypatch):
+    import torch.distributed.fsdp as fsdp
+
+    monkeypatch.delattr(fsdp, "fully_shard")  # a torch without FSDP2
+    with pytest.raises(RuntimeError, match="FSDP1 needs a GPU"):
+        D._wrap(models.get(MODEL).build("cpu"), "fsdp", torch.device("cpu"))
+
+
 def test_single_process_overhead_on_cpu():
     r = D.single_process_nccl_overhead(BenchConfig(MODEL, BATCH, steps=3, warmup=1), rounds=1)
     assert r["backend"] == "gloo" and r["world_size"] == 1
@@ -229,6 +237,7 @@ def test_a_failing_rank_and_a_hanging_rank_end_their_jobs_with_one_line(tmp_path
     assert fail_s < 60
     assert "\n" not in message and not isinstance(failed, D.DistTimeout)
     assert "rank 1 exited with code 3" in message and "timed steps" in message
+    assert "exitcode" in failed.log  # torchrun's own report rides along for a closer look
 
     # a rank that hangs: the launcher kills the process group at the timeout
     message = str(hung)

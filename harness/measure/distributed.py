@@ -6,8 +6,8 @@ Two halves:
   ``torchrun --nproc-per-node N -m harness.measure.distributed ...`` runs on every rank (on one
   machine, or on several under a cluster scheduler). Backend gloo on CPU, nccl on CUDA. Strategy
   ``ddp`` wraps the model in DistributedDataParallel; ``fsdp`` applies FSDP2 ``fully_shard`` to every
-  repeated block (each member of an ``nn.ModuleList``) and then to the root (FSDP1 where FSDP2 is
-  missing). Each rank times the training step of the single-device runner (forward,
+  repeated block (each member of an ``nn.ModuleList``) and then to the root (FSDP1, GPU only, where
+  FSDP2 is missing). Each rank times the training step of the single-device runner (forward,
   loss = output.sum(), backward, AdamW step), then the same step with gradient synchronisation
   off, then an all-reduce of a gradient-sized buffer; rank 0 gathers every rank's figures and,
   after a barrier that every rank must pass, writes ONE row (``--db``) and the JSON (``--out``).
@@ -25,7 +25,9 @@ each update their own dim-0 shard (exactly what each executes), DDP's ranks all 
 replica. So a rank's *model* FLOP = its forward + backward + its shard's share of one optimizer
 update (the same dim-0 partition for both strategies), and the group's model FLOP = the sum over
 ranks = the count of one process at batch x world_size, exactly, for a model whose count is linear in
-batch. A rank's *hardware* (executed) FLOP count DDP's replicated update in full on every rank.
+batch (work a step does whatever its batch, such as BatchNorm's num_batches_tracked += 1, is done and
+counted once per rank). A rank's *hardware* (executed) FLOP count DDP's replicated update in full on
+every rank.
 
 Figures (all in the JSON; the row has the columns the store has, the rest in ``extra``):
 
@@ -83,7 +85,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class DistError(RuntimeError):
-    """A distributed run that did not finish; the message (one line) says which rank and why."""
+    """A distributed run that did not finish; the message (one line) says which rank and why.
+
+    `log` holds torchrun's whole output (every rank's traceback) for a closer look.
+    """
+
+    def __init__(self, message: str, log: str = "") -> None:
+        super().__init__(message)
+        self.log = log
 
 
 class DistTimeout(DistError):
@@ -449,6 +458,9 @@ def _wrap(model: nn.Module, strategy: str, device: torch.device) -> tuple[nn.Mod
     try:
         from torch.distributed.fsdp import fully_shard
     except ImportError:  # torch without FSDP2: FSDP1, one unit per repeated block and the root
+        if device.type != "cuda":
+            raise RuntimeError("this torch has no FSDP2 (torch.distributed.fsdp.fully_shard) and FSDP1 "
+                               "needs a GPU; use --strategy ddp on the CPU") from None
         from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
         from torch.distributed.fsdp.wrap import ModuleWrapPolicy
 
@@ -769,7 +781,8 @@ def launch(cfg: Any, nproc: int, strategy: str = "ddp", timeout_s: float = DEFAU
                 states = _rank_states(out, nproc)
                 where = ", ".join(f"rank {r} in {s['phase']}" for r, s in sorted(states.items()))
                 raise DistTimeout(f"distributed run ({what}) timed out after {timeout_s:g} s and its process "
-                                  f"group was killed; last seen: {where or 'no rank had started'}") from None
+                                  f"group was killed; last seen: {where or 'no rank had started'}",
+                                  log_path.read_text(errors="replace")) from None
             except BaseException:  # KeyboardInterrupt: leave no orphans
                 _kill_group(proc)
                 raise
@@ -780,7 +793,8 @@ def launch(cfg: Any, nproc: int, strategy: str = "ddp", timeout_s: float = DEFAU
             except (ProcessLookupError, PermissionError):
                 pass
             line = _failure_line(_rank_states(out, nproc), _exit_codes(text), rc, text)
-            raise DistError(f"distributed run ({what}) failed after {time.monotonic() - start:.0f} s: {line}")
+            elapsed = time.monotonic() - start
+            raise DistError(f"distributed run ({what}) failed after {elapsed:.0f} s: {line}", text)
         return DistResult.load(out, cfg, text)
 
 

@@ -28,12 +28,18 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, stream: IO[str]) -> None:
         return
     device = rows[0].get("device_name", "?") if rows else "?"
     table = Table(title=f"benchmark on {device} (MFU = counted model FLOP / (seconds x peak of the precision))")
+    distributed = any((r.get("world_size") or 1) > 1 or r.get("strategy") not in (None, "single") for r in rows)
     cols = ("model", "phase", "prec", "batch", "seq", "GFLOP/step", "s/step", "IQR", "CV", "TFLOP/s",
             "MFU sheet", "MFU ceil", "HFU", "bwd/fwd t", "bwd/fwd F", "MHz", "W", "status")
+    if distributed:
+        cols = ("ranks", "strategy", "comm share", *cols)
     for c in cols:
-        table.add_column(c, justify="left" if c in ("model", "phase", "prec", "status") else "right")
+        table.add_column(c, justify="left" if c in ("model", "phase", "prec", "status", "strategy") else "right")
     for r in rows:
+        extra = {**(r.get("extra") or {}), **r}
+        lead = (str(extra.get("world_size", 1)), str(extra.get("strategy")), _f(extra.get("comm_share"), ".1%")) if distributed else ()
         table.add_row(
+            *lead,
             r["model"], r["phase"], r["precision"], str(r["batch"]), _f(r.get("seq"), "d"),
             _f(r.get("flop_per_step") and r["flop_per_step"] / 1e9, ",.2f"),
             _f(r.get("seconds_median"), ".4f"), _f(r.get("seconds_iqr"), ".4f"), _f(r.get("seconds_cv"), ".1%"),

@@ -62,7 +62,7 @@ STYLE: dict[str, Any] = {
     "xtick.labelsize": 8,
     "ytick.labelsize": 8,
     "savefig.dpi": DPI,
-    "savefig.bbox": "tight",
+    "savefig.bbox": None,  # the constrained layout already fits everything: "tight" would draw twice
     "svg.fonttype": "path",  # self-contained SVG: glyphs as paths, no font needed to view it
     "svg.hashsalt": "compute-harness",  # deterministic ids: the same data gives the same file
 }
@@ -151,8 +151,11 @@ def save_figure(fig: Any, path: str | Path, source: str | None = EPOCH_SOURCE) -
     p = Path(path)
     if p.suffix.lower() not in (".png", ".svg"):
         raise ValueError(f"{p}: a figure is written as .png or .svg, not {p.suffix or 'no suffix'!r}")
-    if source:
-        fig.text(0.995, 0.002, source, ha="right", va="bottom", fontsize=6.5, color=GREY)
+    if source and fig.axes:
+        # under the x label, flush with the axes' right edge: an axes child, so the layout makes room
+        ax = fig.axes[0]
+        ax.annotate(source, xy=(1, 0), xycoords=("axes fraction", ax.xaxis.label), xytext=(0, -2),
+                    textcoords="offset points", ha="right", va="top", fontsize=6.5, color=GREY)
     p.parent.mkdir(parents=True, exist_ok=True)
     other = p.with_suffix(".svg" if p.suffix.lower() == ".png" else ".png")
     for target in (p, other):
@@ -173,8 +176,13 @@ def _style() -> Any:
     return matplotlib.rc_context(STYLE)
 
 
-def _fmt_power(slope: float, intercept: float) -> str:
-    return f"{10 ** intercept:.3g} x^{slope:.2f}"
+def _fmt_power(slope: float, intercept: float, x: str = "N") -> str:
+    """a x^b as mathtext: 9.9e4 N^1.77 -> $9.9\\times10^{4}\\,N^{1.77}$."""
+    exponent = math.floor(intercept)
+    mantissa = 10 ** (intercept - exponent)
+    if f"{mantissa:.2g}" == "10":  # 9.96 rounds up
+        mantissa, exponent = 1.0, exponent + 1
+    return f"${mantissa:.2g}\\times10^{{{exponent}}}\\,{x}^{{{slope:.2f}}}$"
 
 
 def _positive(v: Any) -> bool:
@@ -395,7 +403,7 @@ def plot_defaults(rows: Sequence[Any], path: str | Path, *, source: str | None =
         ax.grid(axis="y", visible=False)
         ax.set_xlabel("Utilisation (fraction of dense peak FLOP/s)")
         ax.set_title("Utilisation defaults for the hardware method")
-        ax.legend(loc="lower right")
+        fig.legend(loc="outside lower center", ncol=2)
         return save_figure(fig, path, source)
 
 
