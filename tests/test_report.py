@@ -22,28 +22,30 @@ from harness.report.plots import log_trend
 COLUMNS = [
     "Model", "Domain", "Publication date", "Parameters", "Training compute (FLOP)",
     "Training dataset size (datapoints)", "Epochs", "Training time (hours)", "Training hardware",
-    "Hardware quantity", "Hardware utilization (MFU)", "Numerical format", "Training compute estimation method",
+    "Hardware quantity", "Hardware utilization (MFU)", "Numerical format",
+    "Training compute estimation method",
 ]
 
 # model, domain, date, parameters, tokens/examples, chips, hardware, format, method, utilisation, MFU
 # The compute is 6 N D; the hours are chosen so that the implied utilisation is the one listed.
+COUNTED = "Operation counting"
+H100 = "NVIDIA H100 SXM5 80GB"
 SYSTEMS = [
-    ("Lang-A", "Language", "2019-02-14", 1.5e9, 4e10, 32, "NVIDIA V100", "FP16", "Operation counting", 0.22, ""),
-    ("Lang-B", "Language", "2020-05-28", 1.3e10, 3e11, 256, "NVIDIA V100", "FP16", "Operation counting", 0.15, ""),
-    ("Lang-C", "Language", "2022-04-04", 6.2e10, 7.8e11, 1024, "Google TPU v4", "BF16",
-     "Operation counting", 0.46, "0.462"),
+    ("Lang-A", "Language", "2019-02-14", 1.5e9, 4e10, 32, "NVIDIA V100", "FP16", COUNTED, 0.22, ""),
+    ("Lang-B", "Language", "2020-05-28", 1.3e10, 3e11, 256, "NVIDIA V100", "FP16", COUNTED, 0.15, ""),
+    ("Lang-C", "Language", "2022-04-04", 6.2e10, 7.8e11, 1024, "Google TPU v4", "BF16", COUNTED, 0.46,
+     "0.462"),
     ("Lang-D", "Language,Vision", "2023-07-18", 7e10, 2e12, 2048, "NVIDIA A100", "BF16",
      "Operation counting,Hardware", 0.38, ""),
-    ("Lang-E", "Language", "2024-04-18", 8e9, 1.5e13, 4096, "NVIDIA H100 SXM5 80GB", "BF16", "Hardware", 0.40, ""),
-    ("Vis-A", "Vision", "2016-06-01", 2.5e7, 1.3e8, 8, "NVIDIA Tesla P100", "FP32", "Operation counting", 0.30, ""),
-    ("Vis-B", "Vision", "2021-01-05", 4e8, 4e8, 256, "Google TPU v3", "BF16", "Operation counting", 0.28, ""),
+    ("Lang-E", "Language", "2024-04-18", 8e9, 1.5e13, 4096, H100, "BF16", "Hardware", 0.40, ""),
+    ("Vis-A", "Vision", "2016-06-01", 2.5e7, 1.3e8, 8, "NVIDIA Tesla P100", "FP32", COUNTED, 0.30, ""),
+    ("Vis-B", "Vision", "2021-01-05", 4e8, 4e8, 256, "Google TPU v3", "BF16", COUNTED, 0.28, ""),
     ("Vis-C", "Vision", "2023-02-01", 2.2e10, 4e9, 512, "Google TPU v4", "BF16", "Hardware", 0.40, ""),
-    ("Bio-A", "Biology", "2021-07-15", 9.3e7, 2e9, 128, "Google TPU v3", "BF16", "Operation counting", 0.12, ""),
-    ("Speech-A", "Speech", "2022-09-21", 1.5e9, 6.8e10, 64, "NVIDIA A100", "FP16", "Operation counting", 0.33, ""),
-    ("Games-A", "Games", "2018-12-07", 2e7, 1e10, 64, "Google TPU v3", "BF16", "Operation counting", 2.5, ""),
-    ("Robot-A", "Robotics", "2023-10-01", 5.5e10, 3e10, 128, "NVIDIA H100 SXM5 80GB", "BF16",
-     "Operation counting", 0.25, ""),
-    ("Typo-A", "Multimodal", "2024-01-01", 3e9, 1e11, 64, "NVIDIA A100", "BF16", "Operation counting", 0.3, ""),
+    ("Bio-A", "Biology", "2021-07-15", 9.3e7, 2e9, 128, "Google TPU v3", "BF16", COUNTED, 0.12, ""),
+    ("Speech-A", "Speech", "2022-09-21", 1.5e9, 6.8e10, 64, "NVIDIA A100", "FP16", COUNTED, 0.33, ""),
+    ("Games-A", "Games", "2018-12-07", 2e7, 1e10, 64, "Google TPU v3", "BF16", COUNTED, 2.5, ""),
+    ("Robot-A", "Robotics", "2023-10-01", 5.5e10, 3e10, 128, H100, "BF16", COUNTED, 0.25, ""),
+    ("Typo-A", "Multimodal", "2024-01-01", 3e9, 1e11, 64, "NVIDIA A100", "BF16", COUNTED, 0.3, ""),
 ]
 
 
@@ -152,7 +154,8 @@ def test_plots_from_a_fixture_csv(fixture_csv, tmp_path):
         plots.plot_params_vs_compute(df["parameters"], df["compute_flop"], df["domain"], tmp_path / "a.png",
                                      boots=30),
         plots.plot_utilisation_by_generation([row_generation(r) for r in systems.rows], u, tmp_path / "b.png",
-                                             evidence=[m == "operation counting" for m in df["estimation_methods"]],
+                                             evidence=[m == "operation counting"
+                                                       for m in df["estimation_methods"]],
                                              years=df["year"].tolist()),
         plots.plot_utilisation_vs_year(df["year"].tolist(), u, tmp_path / "c.png", boots=30),
         plots.plot_defaults([{"group": "all", "utilisation": 0.3, "low": 0.1, "high": 0.5, "n": 12},
@@ -184,7 +187,8 @@ def test_plots_from_a_fixture_csv(fixture_csv, tmp_path):
 class Page(HTMLParser):
     """Tags, attributes and text of a page, with a check that every element is closed in order."""
 
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+            "wbr"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -265,7 +269,8 @@ def test_build_report_links_every_figure(report):
     # self-contained: nothing fetched, no scripts
     text = report.read_text(encoding="utf-8")
     assert "<script" not in text and "<link" not in text
-    assert not [a for t, a in page.tags for k in ("src", "href") if (a.get(k) or "").startswith(("http", "//"))]
+    remote = [a for _, a in page.tags for k in ("src", "href") if (a.get(k) or "").startswith(("http", "//"))]
+    assert remote == []
     # the tables: defaults (with the measured row), flagged rows, measured runs, evaluation
     assert "generation=tpu-v3" in text and "measured/generation=hopper/precision=bf16" in text
     assert "Games-A" in text and "utilisation_above_1" in text  # implied 2.5: a data error
@@ -276,20 +281,31 @@ def test_build_report_links_every_figure(report):
         assert title in text
 
 
-def test_build_report_without_evaluation_or_store(fixture_csv, tmp_path):
-    out = build_report(fixture_csv, write_defaults(tmp_path / "d.csv"), out_dir=tmp_path / "r", evaluate=False,
-                       boots=10)
+def test_build_report_degrades_to_what_the_data_allows(tmp_path):
+    """Two systems with a compute and nothing else: every figure says why it is not drawn, the page
+    says the evaluation was skipped and no database was given; a missing database is an error, not
+    a new empty file."""
+    sparse = tmp_path / "sparse.csv"
+    sparse.write_text(",".join(COLUMNS) + "\n" + "Only-A,Language,2020-01-01,,1e20,,,,,,,,\n"
+                      + "Only-B,Vision,2021-01-01,,3e21,,,,,,,,\n")
+    defaults = tmp_path / "none.csv"
+    defaults.write_text("group,utilisation,low,high,n,source\n")  # empty table: the fixed rule
+    out = build_report(sparse, defaults, out_dir=tmp_path / "r", evaluate=False, boots=5)
     text = out.read_text(encoding="utf-8")
+    page = parse(out)
+    assert page.errors == [] and page.stack == []
+    assert [t for t, _ in page.tags if t == "img"] == [] and list(out.parent.glob("*.png")) == []
+    assert text.count("Not drawn:") == len(FIGURES)
     assert "Skipped: the leave-one-system-out evaluation" in text
-    assert "No results database given" in text
+    assert "No results database given" in text and "No table: method 2 used the fixed rule" in text
     with pytest.raises(ReportError, match="does not exist"):
-        build_report(fixture_csv, db_path=tmp_path / "missing.sqlite", out_dir=tmp_path / "r2")
+        build_report(sparse, defaults, db_path=tmp_path / "missing.sqlite", out_dir=tmp_path / "r2")
     assert not (tmp_path / "missing.sqlite").exists()
 
 
 def _chromium() -> str | None:
-    return next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p),
-                None)
+    found = (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome"))
+    return next((p for p in found if p), None)
 
 
 def test_report_renders_in_headless_chromium(report, tmp_path):

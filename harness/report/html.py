@@ -32,7 +32,7 @@ from harness.estimate.calibrate import evaluate as run_evaluation
 from harness.estimate.defaults import DEFAULTS_PATH, DefaultRow, load_defaults
 from harness.report import plots
 
-__all__ = ["FIGURES", "ReportError", "build_report", "render_html"]
+__all__ = ["FIGURES", "ReportError", "build_report"]
 
 INDEX = "index.html"
 _COUNTED = frozenset({"operation counting", "reported"})
@@ -114,8 +114,10 @@ def _defaults(systems: D.Systems, defaults_path: str | Path | None, boots: int,
     obs, _ = observations_from_systems(systems)
     if obs:
         return (defaults_table(obs, boots=boots, seed=seed),
-                f"fitted from this dataset for this report ({len(obs)} systems; no defaults table given or committed)")
-    return [], "Epoch's fixed rule (0.3 language, 0.4 other): no defaults table and no usable system to fit one"
+                f"fitted from this dataset for this report ({len(obs)} systems; "
+                "no defaults table given or committed)")
+    return [], ("Epoch's fixed rule (0.3 language, 0.4 other): "
+                "no defaults table and no usable system to fit one")
 
 
 def build_report(dataset_path: str | Path, defaults_path: str | Path | None = None,
@@ -160,7 +162,7 @@ def build_report(dataset_path: str | Path, defaults_path: str | Path | None = No
     out.mkdir(parents=True, exist_ok=True)
     _draw(ctx, out, boots, seed)
     index = out / INDEX
-    index.write_text(render_html(ctx), encoding="utf-8")
+    index.write_text(_render_html(ctx), encoding="utf-8")
     return index
 
 
@@ -231,7 +233,8 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Seque
     out.append("<thead><tr>" + "".join(f"<th scope=\"col\">{_e(h)}</th>" for h in headers) + "</tr></thead>")
     out.append("<tbody>")
     for r in rows:
-        cells = "".join(f"<td class=\"num\">{_e(c)}</td>" if n else f"<td>{_e(c)}</td>" for c, n in zip(r, numeric))
+        cells = "".join(f"<td class=\"num\">{_e(c)}</td>" if n else f"<td>{_e(c)}</td>"
+                        for c, n in zip(r, numeric))
         out.append(f"<tr>{cells}</tr>")
     out.append("</tbody></table>")
     return "\n".join(out)
@@ -268,8 +271,8 @@ def _defaults_html(ctx: _Context) -> str:
 def _evaluation_html(ctx: _Context) -> str:
     ev = ctx.evaluation
     if ev is None:
-        return ("<p class=\"note\">Skipped: the leave-one-system-out evaluation takes about a minute on the full "
-                "dataset. Build the report with <code>evaluate=True</code> (or pass a precomputed "
+        return ("<p class=\"note\">Skipped: the leave-one-system-out evaluation takes about a minute on "
+                "the full dataset. Build the report with <code>evaluate=True</code> (or pass a precomputed "
                 "<code>Evaluation</code>) to include it.</p>")
     summary = _table(
         ["defaults", "systems", "median |log10 error|", "median error factor", "within 2x"],
@@ -304,8 +307,9 @@ def _flags_html(ctx: _Context) -> str:
     errors, circular = _flag_rows(ctx)
     headers = ["model", "year", "flags", "implied utilisation", "why"]
     numeric = [False, True, False, True, False]
-    out = [f"<p>{len(errors)} rows carry a flag that names a likely data error; {len(circular)} more are flagged "
-           "only because their compute came from the hardware method (not evidence for calibration).</p>"]
+    out = [f"<p>{len(errors)} rows carry a flag that names a likely data error; {len(circular)} more are "
+           "flagged only because their compute came from the hardware method "
+           "(not evidence for calibration).</p>"]
     if errors:
         out.append(_table(headers, errors, numeric))
     if circular:
@@ -337,21 +341,23 @@ def _store_html(ctx: _Context) -> str:
         table.append((model, phase, precision, device, len(ok), len(rs) - len(ok),
                       _num(_median(mfu), ".1%"), _num(max(mfu) if mfu else None, ".1%"),
                       _num(_median(rate), ".3g")))
+    headers = ["model", "phase", "precision", "device", "ok runs", "oom / error", "median MFU", "best MFU",
+               "median TFLOP/s"]
     return (f"<p>{len(rows)} runs in {_e(ctx.db_path)}, grouped by model, phase, precision and device "
             "(over batch sizes and other settings).</p>" +
-            _table(["model", "phase", "precision", "device", "ok runs", "oom / error", "median MFU", "best MFU",
-                    "median TFLOP/s"], table, [False, False, False, False, True, True, True, True, True]))
+            _table(headers, table, [False] * 4 + [True] * 5))
 
 
-def render_html(ctx: _Context) -> str:
+def _render_html(ctx: _Context) -> str:
     """The page for a built context (see `build_report`)."""
     s = ctx.systems
     with_u = sum(e["implied_utilisation"] is not None for e in ctx.estimates)
     with_m2 = sum("compute_method2" in e for e in ctx.estimates)
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    nav = "".join(f"<li><a href=\"#fig-{stem}\">{_e(t)}</a></li>" for stem, (t, _) in FIGURES.items())
-    nav += ("<li><a href=\"#defaults-table\">Defaults table</a></li><li><a href=\"#evaluation\">Evaluation</a></li>"
-            "<li><a href=\"#flags\">Flagged rows</a></li><li><a href=\"#measured\">Measured runs</a></li>")
+    sections = [(f"fig-{stem}", title) for stem, (title, _) in FIGURES.items()]
+    sections += [("defaults-table", "Defaults table"), ("evaluation", "Evaluation"),
+                 ("flags", "Flagged rows"), ("measured", "Measured runs")]
+    nav = "".join(f"<li><a href=\"#{anchor}\">{_e(title)}</a></li>" for anchor, title in sections)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -389,8 +395,8 @@ with a method-2 estimate. Defaults: {_e(ctx.table_source)}. Generated {now} by c
 </section>
 </main>
 <footer>
-<p class="small">Data: Epoch AI, "Data on Notable AI Models" (CC-BY 4.0), read from the file above; figures and
-tables derived by compute-harness. 1 multiply-accumulate = 2 FLOP throughout.</p>
+<p class="small">Data: Epoch AI, "Data on Notable AI Models" (CC-BY 4.0), read from the file above;
+figures and tables derived by compute-harness. 1 multiply-accumulate = 2 FLOP throughout.</p>
 </footer>
 </body>
 </html>

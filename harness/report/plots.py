@@ -37,7 +37,10 @@ __all__ = [
 
 EPOCH_SOURCE = "Data: Epoch AI (CC-BY 4.0)"
 DPI = 150
-FIXED_RULE_LINES: tuple[tuple[float, str], ...] = ((0.3, "fixed rule 0.3 (language)"), (0.4, "fixed rule 0.4 (other)"))
+FIXED_RULE_LINES: tuple[tuple[float, str], ...] = (
+    (0.3, "fixed rule 0.3 (language)"),
+    (0.4, "fixed rule 0.4 (other)"),
+)
 
 # Okabe & Ito (2008): distinguishable with the common colour-vision deficiencies and in greyscale
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
@@ -107,7 +110,8 @@ def log_trend(x: Sequence[float], y: Sequence[float], boots: int = 200, seed: in
     """
     lx, ly = _clean(x, y, log_x)
     if lx.size < 2 or np.ptp(lx) == 0:
-        raise ValueError(f"a trend needs at least two distinct x with positive y; got {lx.size} usable points")
+        raise ValueError(f"a trend needs at least two distinct x with positive y; got {lx.size} usable "
+                         "points")
     slope, intercept = _ols(lx, ly)
     rng = np.random.default_rng(seed)
     fits = []
@@ -164,7 +168,8 @@ def save_figure(fig: Any, path: str | Path, source: str | None = EPOCH_SOURCE) -
     return p
 
 
-_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+_SUPERSCRIPT = str.maketrans("-0123456789",
+                             "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
 
 
 def _power_label(value: float, _pos: int | None = None) -> str:
@@ -177,18 +182,29 @@ def _power_label(value: float, _pos: int | None = None) -> str:
     return "10" + str(round(k)).translate(_SUPERSCRIPT)
 
 
-def _log_axis(axis: Any, labels: str = "power") -> None:
-    """For an axis already on a log scale: plain-text tick labels (mathtext is slow to lay out): "power" gives 10¹⁸ at
-    the decades (FLOP, parameters), "plain" gives 0.01, 0.1, 1 and, over a short range, 0.2, 0.5
-    between them (utilisation)."""
-    from matplotlib.ticker import FuncFormatter, LogFormatter, NullFormatter
+def _log_axis(ax: Any, which: str, labels: str = "power") -> None:
+    """Put `ax`'s x or y axis on a log scale with plain-text tick labels (mathtext is slow to lay out),
+    once its limits are final. "power": 10¹⁸ at the decades (FLOP, parameters); "plain": 0.01, 0.1, 1
+    and, over a short range, 0.2, 0.3, 0.5 between them (utilisation). Minor ticks only where they
+    help: an axis over many decades gets none (thousands of empty tick labels cost seconds a figure)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    lo, hi = sorted(ax.get_xlim() if which == "x" else ax.get_ylim())
+    decades = math.log10(hi / lo) if lo > 0 else math.inf
     if labels == "power":
         axis.set_major_formatter(FuncFormatter(_power_label))
+    else:
+        axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    if labels == "plain" and decades <= 2.5:
+        axis.set_minor_locator(LogLocator(subs=(2.0, 3.0, 5.0)))
+        axis.set_minor_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    elif decades <= 6:
+        axis.set_minor_locator(LogLocator(subs=tuple(range(2, 10))))
         axis.set_minor_formatter(NullFormatter())
     else:
-        axis.set_major_formatter(LogFormatter(labelOnlyBase=False))
-        axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1.2, 0.5)))
+        axis.set_minor_locator(NullLocator())
 
 
 def _metadata(target: Path) -> dict[str, Any]:
@@ -263,10 +279,8 @@ def plot_params_vs_compute(parameters: Sequence[float], compute: Sequence[float]
             ax.fill_between(xs, lo, hi, color=INK, alpha=0.15, lw=0, zorder=3, label="90% bootstrap band")
             ax.plot(xs, 10 ** (intercept + slope * np.log10(xs)), color=INK, lw=1.3, zorder=4,
                     label=f"log-space fit: C = {_fmt_power(slope, intercept)}")
-        ax.set_xscale("log")
-        _log_axis(ax.xaxis)
-        ax.set_yscale("log")
-        _log_axis(ax.yaxis)
+        _log_axis(ax, "x")
+        _log_axis(ax, "y")
         ax.set_xlabel("Parameters (count)")
         ax.set_ylabel("Training compute (FLOP)")
         ax.set_title(f"Training compute vs parameters ({len(p)} systems)")
@@ -302,8 +316,8 @@ def plot_utilisation_by_generation(generations: Sequence[str | None], utilisatio
     yr = [None] * n if years is None else list(years)
     if not len(utilisations) == len(ev) == len(yr) == n:
         raise ValueError("generations, utilisations, evidence and years differ in length")
-    pts = [(float(u), g, bool(e), y) for g, u, e, y in zip(generations, utilisations, ev, yr)  # type: ignore[arg-type]
-           if g and _positive(u)]
+    pts = [(float(u), g, bool(e), y)  # type: ignore[arg-type]
+           for g, u, e, y in zip(generations, utilisations, ev, yr) if g and _positive(u)]
     if not pts:
         raise ValueError("no row has both a hardware generation and a positive implied utilisation")
     counts = Counter(g for _, g, _, _ in pts)
@@ -326,7 +340,7 @@ def plot_utilisation_by_generation(generations: Sequence[str | None], utilisatio
             x = i + rng.uniform(-0.18, 0.18, u.size)
             for mask, colour, label, z in (
                 (~e, EVIDENCE[1], "other rows (hardware-method compute or flagged)", 2),
-                (e, EVIDENCE[0], "calibration evidence" if evidence is not None else "implied utilisation", 3),
+                (e, EVIDENCE[0], "implied utilisation" if evidence is None else "calibration evidence", 3),
             ):
                 if mask.any():
                     ax.scatter(x[mask], u[mask], s=10, color=colour, lw=0, alpha=0.8, zorder=z,
@@ -341,16 +355,16 @@ def plot_utilisation_by_generation(generations: Sequence[str | None], utilisatio
                        whiskerprops={"color": INK, "lw": 0.8}, capprops={"color": INK, "lw": 0.8},
                        patch_artist=False, manage_ticks=False)
         ax.set_yscale("log")
-        _log_axis(ax.yaxis, "plain")
         allu = np.array([p[0] for p in pts])
         ax.set_ylim(allu.min() / 1.6, max(allu.max() * 1.6, 1.5))
+        _log_axis(ax, "y", "plain")
         ax.set_xlim(-0.6, len(order) - 0.4)
         ax.set_xticks(range(len(order)))
         ax.set_xticklabels([f"{g}\nn={counts[g]}" for g in order], rotation=45, ha="right",
                            rotation_mode="anchor", fontsize=7)
         ax.set_xlabel("Hardware generation (ordered by median publication year)" if years is not None
                       else "Hardware generation")
-        ax.set_ylabel("Implied utilisation\n(compute / (chips x wall-clock s x dense peak FLOP/s))")
+        ax.set_ylabel("Implied utilisation (fraction of dense peak)")
         ax.set_title("Implied utilisation by hardware generation" +
                      (" (boxes: evidence, 10-90% whiskers)" if boxes else ""))
         ax.legend(loc="lower left", ncol=2)
@@ -389,10 +403,9 @@ def plot_utilisation_vs_year(years: Sequence[float | None], utilisations: Sequen
             ax.fill_between(xs, lo, hi, color=INK, alpha=0.15, lw=0, zorder=4, label="90% bootstrap band")
             ax.plot(xs, 10 ** (intercept + slope * xs), color=INK, lw=1.3, zorder=5,
                     label=f"log-space fit: x{10 ** slope:.3f} per year")
-        ax.set_yscale("log")
-        _log_axis(ax.yaxis, "plain")
+        _log_axis(ax, "y", "plain")
         ax.set_xlabel("Publication year")
-        ax.set_ylabel("Implied utilisation\n(compute / (chips x wall-clock s x dense peak FLOP/s))")
+        ax.set_ylabel("Implied utilisation (fraction of dense peak)")
         ax.set_title(f"Implied utilisation over time ({int(e.sum())} evidence rows"
                      + (f", {int((~e).sum())} others)" if (~e).any() else ")"))
         ax.legend(loc="lower left", ncol=2)
@@ -464,7 +477,7 @@ def plot_method2_vs_method1(reference: Sequence[float | None], central: Sequence
         ax.fill_between(span, span / 2, span * 2, color=EVIDENCE[0], alpha=0.10, lw=0, zorder=0,
                         label="within 2x")
         ax.plot(span, span, color=INK, lw=0.9, zorder=1, label="y = x")
-        for mask, colour, label in ((~e, EVIDENCE[1], "reference from the hardware method"),
+        for mask, colour, label in ((~e, EVIDENCE[1], "reference not counted (hardware method or unstated)"),
                                     (e, EVIDENCE[0], "reference counted or reported" if evidence is not None
                                      else "systems")):
             if mask.any():
@@ -474,11 +487,11 @@ def plot_method2_vs_method1(reference: Sequence[float | None], central: Sequence
                             EVIDENCE[0] else 2,
                             label=f"{label}: {within}/{int(mask.sum())} within 2x")
         ax.set_xscale("log")
-        _log_axis(ax.xaxis)
         ax.set_yscale("log")
-        _log_axis(ax.yaxis)
         ax.set_xlim(*span)
         ax.set_ylim(*span)
+        _log_axis(ax, "x")
+        _log_axis(ax, "y")
         ax.set_aspect("equal")
         ax.set_xlabel(reference_label)
         ax.set_ylabel("Method 2: chips x time x peak x utilisation (FLOP)")
