@@ -468,9 +468,14 @@ def _wrap(model: nn.Module, strategy: str, device: torch.device) -> tuple[nn.Mod
         fsdp = FSDP(model, auto_wrap_policy=ModuleWrapPolicy(blocks) if blocks else None,
                     device_id=device if device.type == "cuda" else None, use_orig_params=True)
         return fsdp, fsdp.no_sync
+    # the mesh on the device the ranks run on: left to itself, FSDP2 picks CUDA whenever a GPU
+    # exists, and a CPU job with more ranks than GPUs then asks for a GPU ordinal that is not there
+    from torch.distributed.device_mesh import init_device_mesh
+
+    mesh = init_device_mesh(device.type, (dist.get_world_size(),))
     for block in repeated_blocks(model):
-        fully_shard(block)
-    fully_shard(model)
+        fully_shard(block, mesh=mesh)
+    fully_shard(model, mesh=mesh)
 
     @contextlib.contextmanager
     def no_sync() -> Any:
