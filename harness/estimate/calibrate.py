@@ -59,18 +59,6 @@ def scale_key(chips: float | None) -> str | None:
     return "4096+"
 
 
-def era_key(year: int | None) -> str | None:
-    if not year:
-        return None
-    if year <= 2019:
-        return "-2019"
-    if year <= 2021:
-        return "2020-2021"
-    if year <= 2023:
-        return "2022-2023"
-    return "2024-"
-
-
 def size_key(parameters: float | None) -> str | None:
     """Model size: small models run small matmuls and use less of the chip."""
     if not parameters:

@@ -171,7 +171,7 @@ def inception(cfg: Any, batch: int, seq: int | None = None) -> Breakdown:
             w.pool(3, 2, ceil_mode=True)
             continue
         name, n1, r3, n3, r5, n5, pp = spec
-        c_in, group = w.channels, f"inception{name}"
+        group = f"inception{name}"
         w.conv(group, n1, 1, advance=False)
         w.conv(group, r3, 1, advance=False)
         w.conv(group, n3, 3, 1, 1, c_in=r3, advance=False)
