@@ -61,8 +61,8 @@ MATMUL_CLASS = (Category.MATMUL, Category.CONV, Category.ATTENTION, Category.REC
 # Softmax follows Chinchilla (Hoffmann et al. 2022, App. F): 3 per element.
 PER_ELEMENT: dict[str, tuple[int, str]] = {
     "pointwise": (1, "one arithmetic or transcendental op per output element"),
-    "addcmul": (2, "a + v * b * c: multiply, add"),
-    "addcdiv": (2, "a + v * b / c: divide, add"),
+    "addcmul": (2, "a + b * c: multiply, add (+1 when a scalar v multiplies)"),
+    "addcdiv": (2, "a + b / c: divide, add (+1 when a scalar v multiplies)"),
     "lerp": (3, "a + w * (b - a): subtract, multiply, add"),
     "gelu": (5, "x * 0.5 * (1 + erf(x / sqrt 2)): divide, erf, add, multiply, multiply"),
     "gelu_backward": (8, "derivative of the erf form: 8 ops per element"),
@@ -82,8 +82,9 @@ PER_ELEMENT: dict[str, tuple[int, str]] = {
 }
 
 # Optimizer update cost per parameter element, derived op by op from torch.optim's
-# single-tensor implementations. Hobbhahn & Sevilla (2021) quote ~2 for SGD, ~18 for Adam
-# as rough figures; these are the ops torch executes.
+# single-tensor implementations, every scalar multiply counted (a test counts torch's own step
+# with the formulas above and finds these figures). Hobbhahn & Sevilla (2021) quote ~2 for SGD
+# and ~18 for Adam as rough figures.
 OPTIMIZER_PER_PARAM: dict[str, tuple[int, str]] = {
     "sgd": (2, "p -= lr * g: multiply, subtract"),
     "adam": (

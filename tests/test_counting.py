@@ -213,3 +213,22 @@ def test_rejects_bad_arguments():
         count_flops(net, (torch.randn(1, 2),), phase="inference")
     with pytest.raises(ValueError, match="optimizer"):
         count_flops(net, (torch.randn(1, 2),), phase="train", optimizer="lamb")
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "adamw"])
+def test_optimizer_table_matches_torchs_own_step(name):
+    """The per-parameter table equals torch.optim's single-tensor step counted op by op."""
+    from harness.conventions import Phase
+    from harness.counting.engine import Tally, _OpCounter
+
+    p = torch.nn.Parameter(torch.randn(1000))
+    p.grad = torch.randn(1000)
+    make = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
+    opt = make([p], lr=0.1, foreach=False)
+    opt.step()  # the first step creates the state
+    tally = Tally(phase=Phase.OPTIMIZER)
+    with _OpCounter(tally):
+        opt.step()
+    per_element = {op: flop for op, (calls, flop) in tally.by_op.items()}
+    step_counter = 1 if name != "sgd" else 0  # Adam's step += 1 on a one-element tensor
+    assert sum(per_element.values()) - step_counter == OPTIMIZER_PER_PARAM[name][0] * 1000

@@ -417,13 +417,25 @@ _POINTWISE_COST = {
     aten.silu: "silu",
     aten.silu_: "silu",
     aten.silu_backward: "silu_backward",
-    aten.addcmul: "addcmul",
-    aten.addcmul_: "addcmul",
-    aten.addcdiv: "addcdiv",
-    aten.addcdiv_: "addcdiv",
     aten.lerp: "lerp",
     aten.lerp_: "lerp",
 }
+
+
+def _with_scale(op_cost: int, scale_arg: str) -> Formula:
+    """An op whose scalar multiplier (add's alpha, addcmul's value) is one more multiply unless 1."""
+
+    def formula(a: Mapping[str, Any], out: Any) -> Flops:
+        scaled = a.get(scale_arg, 1) not in (1, None)
+        return {Category.ELEMENTWISE: (op_cost + int(scaled)) * numel(first_tensor(out))}
+
+    return formula
+
+
+for _op in (aten.add, aten.add_, aten.sub, aten.sub_):
+    register(_op)(_with_scale(cost("pointwise"), "alpha"))  # a + alpha * b
+for _op, _name in ((aten.addcmul, "addcmul"), (aten.addcmul_, "addcmul"), (aten.addcdiv, "addcdiv"), (aten.addcdiv_, "addcdiv")):
+    register(_op)(_with_scale(cost(_name), "value"))  # a + value * b * c
 
 
 def _pointwise_formula(per: int) -> Formula:
