@@ -82,3 +82,39 @@ def test_names_join_the_dataset_snapshot():
         if e.facts.dataset_name not in names and "not in the 2025-06 snapshot" not in e.facts.training.notes.lower()
     ]
     assert not missing
+
+
+GPT_ENTRIES = [e for e in models.REGISTRY.values() if e.family == "gpt"]
+
+
+def _shrunk(cfg):
+    """The same architecture (norm, MLP, positions, parallel, MQA, tying) at a CPU-friendly size."""
+    from dataclasses import replace
+
+    return replace(
+        cfg, n_layer=2, n_head=4, d_model=64, vocab_size=100, block_size=64,
+        d_ff=None if cfg.d_ff is None else 160,
+        d_head=None if cfg.d_head is None else 16,
+        n_kv_head=None if cfg.n_kv_head is None else 1,
+    )
+
+
+def _agrees(entry, config, batch, seq, device):
+    from harness import count_flops
+    from harness.analytic import breakdown, by_category
+
+    counted = count_flops(entry.build(device, config=config), entry.inputs(batch, seq, device, config=config))
+    analytic = by_category(breakdown(entry.family, config or entry.config, batch, seq))
+    return {c: (f, counted.by_category[c]) for c, f in analytic.items() if f != counted.by_category[c]}
+
+
+@pytest.mark.parametrize("entry", GPT_ENTRIES, ids=lambda e: e.name)
+def test_gpt_family_analytic_is_exact_at_each_architectures_small_size(entry):
+    assert _agrees(entry, _shrunk(entry.config), 2, 16, "cpu") == {}
+
+
+@pytest.mark.parametrize("name", ["gpt3-175b", "palm-540b", "llama-65b"])
+def test_gpt_family_analytic_is_exact_at_full_size(name):
+    """Dense GPT-3, PaLM (SwiGLU, multi-query, parallel, rotary) and LLaMA (RMSNorm, untied)."""
+    entry = models.get(name)
+    assert _agrees(entry, None, 1, None, "meta") == {}
