@@ -2,8 +2,9 @@
 
 The quantity calibrated is the utilisation that method 2 needs: compute / (chips x wall-clock
 seconds x dense peak), implied by systems whose compute was counted (operation counting) or
-whose MFU was reported, never by systems whose compute itself came from the hardware method
-with an assumed utilisation (that would learn the assumption back).
+whose MFU was reported, never by systems whose compute came from the hardware method with an
+assumed utilisation, alone or blended with a count (Epoch often takes the geometric mean of the
+two): that would learn the assumption back, and pull every default toward 0.3 / 0.4.
 
 Model: log utilisation = overall median + one effect per group key (hardware generation by
 default), each effect the median of its group's residuals shrunk toward zero by
@@ -213,11 +214,17 @@ def observations_from_systems(systems: object) -> tuple[list[Observation], list[
         if u is None:
             continue
         codes = {f.code for f in D.flags(row)}
-        counted = bool(row.estimation_methods & {"operation counting", "reported"})
+        methods = set(row.estimation_methods)
+        counted = bool(methods) and methods <= {"operation counting", "reported"}
         if row.mfu is not None:
             codes.discard("hardware_method_circular")  # a reported MFU is a measurement
-        if not counted and row.mfu is None:
-            dropped.append((row.model, "compute from the hardware method only (circular)"))
+        elif "hardware" in methods:
+            # the hardware method alone, or blended with counting (often a geometric mean):
+            # either way the compute carries the utilisation someone assumed
+            dropped.append((row.model, "compute from or blended with the hardware method (circular)"))
+            continue
+        elif not counted:
+            dropped.append((row.model, "compute neither counted nor measured (third-party or unstated)"))
             continue
         bad = sorted(codes & EXCLUDE)
         if bad:
