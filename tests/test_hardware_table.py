@@ -14,6 +14,8 @@ from harness.hardware import (
     PrecisionUnsupported,
     UnknownHardware,
     canonical_precision,
+    cores_per_chip,
+    generation,
     load_table,
     resolve,
     resolve_many,
@@ -168,6 +170,56 @@ def test_board_figures_match_chip_figures():
     k80, mi250x = row("Tesla K80"), row("Instinct MI250X")
     assert k80.chips_per_board == 2 and k80.board_peak("fp32") == pytest.approx(8.73 * T)
     assert mi250x.chips_per_board == 2 and mi250x.board_bf16 == 383e12
+
+
+# ------------------------------------------------------------------------- generations and cores
+
+
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("NVIDIA V100", "volta"),
+        ("Tesla V100-PCIE-16GB", "volta"),
+        ("A100", "ampere"),
+        ("NVIDIA A10G", "ampere"),
+        ("NVIDIA H200", "hopper"),
+        ("GeForce RTX 4090", "ada"),
+        ("Tesla K80", "kepler"),
+        ("Google TPU v4", "tpu-v4"),
+        ("Trillium", "tpu-v6e"),
+        ("AMD Instinct MI250", "amd-cdna2"),
+        ("Gaudi2", "gaudi2"),
+        ("cpu", "cpu"),
+    ],
+)
+def test_generation_from_the_table(query, expected):
+    assert generation(query) == expected
+    assert generation(resolve(query)) == resolve(query).generation == expected
+
+
+def test_every_shipped_row_names_a_generation_of_one_vendor():
+    vendors: dict[str, set[str]] = {}
+    for a in TABLE.values():
+        assert a.generation, a.name
+        if a.kind != "cpu":
+            vendors.setdefault(a.generation, set()).add(a.vendor)
+    assert {g: v for g, v in vendors.items() if len(v) > 1} == {}
+    # the GPU generations are distinct groups, not one per chip
+    assert len({a.generation for a in TABLE.values() if a.vendor == "NVIDIA"}) == 11  # GT200 .. Blackwell
+
+
+def test_a_row_without_generation_says_so(tmp_path):
+    path = _write(tmp_path, lambda rows: rows[0].__setitem__("generation", ""))
+    first = next(iter(load_table(path).values()))
+    assert first.generation is None
+    assert generation(first.name, path) is None
+
+
+def test_cores_per_chip():
+    # Jouppi et al. 2020 Table 3 (v2, v3: 2 TensorCores); Cloud TPU docs (v4, v5p: 2; v5e, v6e: 1)
+    assert [cores_per_chip(f"TPU {v}") for v in ("v2", "v3", "v4", "v5e", "v5p", "v6e")] == [2, 2, 2, 1, 2, 1]
+    assert cores_per_chip("A100") is None  # a GPU is counted as one device
+    assert row("TPU v3").peak("bf16") / row("TPU v3").cores_per_chip == 61.5e12  # the per-core figure
 
 
 # ------------------------------------------------------------------------------------- precisions
@@ -345,6 +397,8 @@ def test_custom_table_path(tmp_path):
         (lambda rows: rows[0].__setitem__("unit", "board"), "unit"),
         (lambda rows: rows[0].__setitem__("fp32", "-3"), "positive"),
         (lambda rows: rows.append(dict(rows[0])), "duplicate"),
+        (lambda rows: rows[0].__setitem__("generation", "Tesla GT200"), "generation"),
+        (lambda rows: rows[0].__setitem__("cores_per_chip", "0"), "cores_per_chip"),
     ],
 )
 def test_bad_tables_are_rejected(tmp_path, edit, message):

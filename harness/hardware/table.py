@@ -9,6 +9,10 @@ means the chip has no such mode or no published figure (the row's notes say whic
   so a cross-check can recognise it.
 * fp16/bf16 (and fp64 on A100/H100, fp32 on AMD CDNA) are the matrix-unit figures where one exists;
   ``sparse_quoted`` marks rows whose vendor headline is the 2:4-sparse figure (the table holds half).
+* ``generation`` names the architecture generation a chip shares with its siblings ("volta",
+  "ampere", "tpu-v4"); empty where none is known, and then `generation()` says None rather than
+  inventing a group. ``cores_per_chip`` is the number of cores a paper or a slice name may count
+  instead of chips (TPU TensorCores: a "v3-256" slice is 128 chips); empty for GPUs.
 * In the `Accelerator` objects every rate is in FLOP/s (TFLOP/s x 1e12).
 
 Name matching (`resolve`), in this order, none of it order-dependent:
@@ -48,6 +52,8 @@ __all__ = [
     "PrecisionUnsupported",
     "UnknownHardware",
     "canonical_precision",
+    "cores_per_chip",
+    "generation",
     "load_table",
     "resolve",
     "resolve_many",
@@ -70,6 +76,8 @@ _COLUMNS = (
     "chips_per_board",
     "board_bf16",
     "sparse_quoted",
+    "generation",
+    "cores_per_chip",
     "source",
     "notes",
 )
@@ -144,6 +152,8 @@ class Accelerator:
     chips_per_board: int
     board_bf16: float | None
     sparse_quoted: bool
+    generation: str | None  # architecture generation ("volta", "tpu-v4"); None where the table names none
+    cores_per_chip: int | None  # cores a paper may count instead of chips (TPU TensorCores); None: not stated
     source: str
     notes: str
 
@@ -174,6 +184,8 @@ class Accelerator:
 
 
 # ---------------------------------------------------------------------------------------- loading
+
+_GENERATION_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 
 def _packaged_csv() -> str:
@@ -218,6 +230,12 @@ def _parse_row(raw: dict[str, str], line: int) -> Accelerator:
     year = raw["year"].strip()
     if year and not year.isdigit():
         raise ValueError(f"{where}: year {year!r} is not an integer")
+    generation = raw["generation"].strip()
+    if generation and not _GENERATION_NAME.fullmatch(generation):
+        raise ValueError(f"{where}: generation {generation!r} must be lower-case words joined by '-'")
+    cores = raw["cores_per_chip"].strip()
+    if cores and (not cores.isdigit() or int(cores) < 1):
+        raise ValueError(f"{where}: cores_per_chip must be a positive integer or empty, got {cores!r}")
     source = raw["source"].strip()
     if not source:
         raise ValueError(f"{where}: every row needs a source")
@@ -247,6 +265,8 @@ def _parse_row(raw: dict[str, str], line: int) -> Accelerator:
         chips_per_board=int(cpb),
         board_bf16=rate("board_bf16"),
         sparse_quoted=sparse == "true",
+        generation=generation or None,
+        cores_per_chip=int(cores) if cores else None,
         source=source,
         notes=raw["notes"].strip(),
     )
@@ -502,3 +522,24 @@ def resolve_many(
     if cell is None or (isinstance(cell, float) and math.isnan(cell)):
         return []
     return [resolve(part, path, allow_default=allow_default) for part in str(cell).split(",") if part.strip()]
+
+
+def _row(chip: str | Accelerator, path: str | Path | None) -> Accelerator:
+    return chip if isinstance(chip, Accelerator) else resolve(chip, path)
+
+
+def generation(chip: str | Accelerator, path: str | Path | None = None) -> str | None:
+    """The chip's architecture generation from the table's `generation` column ("volta", "tpu-v4").
+
+    None where the row names no generation: callers group such a chip on its own or say it has none,
+    never under an invented name. A name that resolves to no row raises `UnknownHardware`.
+    """
+    return _row(chip, path).generation
+
+
+def cores_per_chip(chip: str | Accelerator, path: str | Path | None = None) -> int | None:
+    """Cores per chip that a paper or a slice name may count instead of chips (TPU v2/v3/v4/v5p: 2).
+
+    None where the table states no such count (GPUs: a GPU is counted as one device).
+    """
+    return _row(chip, path).cores_per_chip
