@@ -49,6 +49,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -97,6 +98,8 @@ COLUMNS: dict[str, str] = {
     "confidence": "Confidence",
     "base_model": "Base model",
     "finetune_compute": "Finetune compute (FLOP)",
+    "parameters_notes": "Parameters notes",
+    "compute_notes": "Training compute notes",
 }
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "Model",
@@ -158,6 +161,7 @@ class SystemRow:
     domain_raw: str | None = None
     domains: tuple[str, ...] = ()
     year: int | None = None
+    date: float | None = None  # decimal year of the publication date: 2015-07-02 -> 2015.5 (day 183 of 365)
     organisation: str | None = None
     parameters: float | None = None
     compute: float | None = None  # FLOP
@@ -179,6 +183,8 @@ class SystemRow:
     confidence: str | None = None
     base_model: str | None = None  # the system this one was fine-tuned from
     finetune_compute: float | None = None  # FLOP of the fine-tune alone
+    parameters_notes: str | None = None
+    compute_notes: str | None = None
     problems: tuple[Flag, ...] = ()  # cells that could not be read
 
 
@@ -242,15 +248,27 @@ def _mfu(cell: str | None, column: str) -> tuple[float | None, list[Flag]]:
     return value, []
 
 
-def _year(cell: str | None, column: str) -> tuple[int | None, Flag | None]:
+def _decimal_year(year: int, month: int | None, day: int | None) -> float | None:
+    """year + (day of the year - 1) / days in the year; a missing month or day is the 1st."""
+    try:
+        start = date(year, 1, 1)
+        days = (date(year + 1, 1, 1) - start).days if year < 9999 else 365
+        return year + (date(year, month or 1, day or 1) - start).days / days
+    except ValueError:  # month 13, 30 February: the year still reads
+        return None
+
+
+def _year(cell: str | None, column: str) -> tuple[int | None, float | None, Flag | None]:
+    """(year, decimal year, flag) of a "YYYY[-MM[-DD]]" cell."""
     text = _text(cell)
     if text is None:
-        return None, None
-    m = re.match(r"^(\d{4})(?:[-/]\d{1,2}(?:[-/]\d{1,2})?)?(?:[ T].*)?$", text)
+        return None, None, None
+    m = re.match(r"^(\d{4})(?:[-/](\d{1,2})(?:[-/](\d{1,2}))?)?(?:[ T].*)?$", text)
     if m is None:
-        return None, Flag("unreadable_value",
-                          f"{column}: {text!r} is not a date (YYYY-MM-DD); year left empty")
-    return int(m.group(1)), None
+        return None, None, Flag("unreadable_value",
+                                f"{column}: {text!r} is not a date (YYYY-MM-DD); year left empty")
+    year = int(m.group(1))
+    return year, _decimal_year(year, *(int(g) if g else None for g in m.groups()[1:])), None
 
 
 def _precision(cell: str | None) -> str | None:
@@ -342,7 +360,7 @@ def _parse(line: int, model: str, cell: Callable[[str], str | None]) -> tuple[Sy
         return None, "; ".join(f.message for f in bad_figures) + "; no other figure remains"
     mfu, mfu_flags = _mfu(cell("mfu"), COLUMNS["mfu"])
     problems += mfu_flags
-    year, bad_year = _year(cell("date"), COLUMNS["date"])
+    year, decimal_year, bad_year = _year(cell("date"), COLUMNS["date"])
     if bad_year is not None:
         problems.append(bad_year)
     finetune, bad = _number(cell("finetune_compute"), "compute", COLUMNS["finetune_compute"])
@@ -365,6 +383,7 @@ def _parse(line: int, model: str, cell: Callable[[str], str | None]) -> tuple[Sy
         domain_raw=domain_raw,
         domains=domains,
         year=year,
+        date=decimal_year,
         organisation=_text(cell("organisation")),
         parameters=figures["parameters"],
         compute=figures["compute"],
@@ -386,6 +405,8 @@ def _parse(line: int, model: str, cell: Callable[[str], str | None]) -> tuple[Sy
         confidence=_text(cell("confidence")),
         base_model=_text(cell("base_model")),
         finetune_compute=finetune,
+        parameters_notes=_text(cell("parameters_notes")),
+        compute_notes=_text(cell("compute_notes")),
         problems=tuple(problems),
     ), ""
 
@@ -761,7 +782,7 @@ def to_frame(systems: Systems | list[SystemRow]) -> pandas.DataFrame:
         peak, rule = peak_flop_per_s(r)
         found = flags(r)
         records.append({
-            "line": r.line, "model": r.model, "domain": r.domain, "domain_raw": r.domain_raw, "year": r.year,
+            "line": r.line, "model": r.model, "domain": r.domain, "domain_raw": r.domain_raw, "year": r.year, "date": r.date,
             "organisation": r.organisation, "parameters": r.parameters, "compute_flop": r.compute,
             "dataset_size": r.dataset_size, "epochs": r.epochs, "hours": r.hours, "quantity": r.quantity,
             "chip_hours": r.chip_hours, "hardware_raw": r.hardware_raw,
