@@ -5,18 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from harness.estimate import dataset as D
-from harness.estimate.calibrate import domain_key, size_key
-from harness.estimate.defaults import DefaultRow, lookup
+from harness.estimate.defaults import DefaultRow, SystemKeys, utilisation_default
 from harness.estimate.methods import Utilisation, method1_examples, method2_hardware
+from harness.hardware.table import generation
 
 HOUR = 3600.0
 
 
+def row_keys(row: D.SystemRow) -> SystemKeys:
+    """What the defaults lookup needs to know of a dataset row."""
+    gens = {generation(a) for a in row.accelerators}
+    gen = gens.pop() if len(gens) == 1 else ("mixed" if gens else None)
+    return SystemKeys(generation=gen, precision=row.precision, domain=row.domain, chips=row.quantity,
+                      parameters=row.parameters, year=row.year)
+
+
 def row_utilisation(row: D.SystemRow, table: list[DefaultRow] | None) -> Utilisation:
-    acc = row.accelerators[0] if row.accelerators else None
-    keys = {"generation": D.generation(acc) if acc is not None else None, "size": size_key(row.parameters),
-            "domain": domain_key(row.domain)}
-    return lookup({k: v for k, v in keys.items() if v}, table, domain=row.domain)
+    return utilisation_default(row_keys(row), table)
 
 
 def estimate_row(row: D.SystemRow, table: list[DefaultRow] | None) -> dict[str, Any]:

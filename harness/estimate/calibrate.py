@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.estimate.defaults import DefaultRow
+from harness.estimate.defaults import DefaultRow, domain_key, scale_key, size_key  # noqa: F401 (re-exported)
 from harness.estimate.methods import FIXED_RULE
 
 # The group keys the defaults are fitted on. Hardware generation alone: on the 2025-06 snapshot,
@@ -49,34 +49,6 @@ class Observation:
     keys: dict[str, str]
     source: str  # "dataset: operation counting" | "dataset: reported MFU"
     domain: str | None = None
-
-
-def scale_key(chips: float | None) -> str | None:
-    if not chips:
-        return None
-    for limit, name in ((64, "1-63"), (512, "64-511"), (4096, "512-4095")):
-        if chips < limit:
-            return name
-    return "4096+"
-
-
-def size_key(parameters: float | None) -> str | None:
-    """Model size: small models run small matmuls and use less of the chip."""
-    if not parameters:
-        return None
-    if parameters < 1e9:
-        return "<1B"
-    return "1B-30B" if parameters < 3e10 else ">30B"
-
-
-def domain_key(domain: str | None) -> str | None:
-    if not domain:
-        return None
-    d = domain.lower()
-    for name in ("language", "vision", "biology", "multimodal", "speech", "games", "image generation"):
-        if name in d:
-            return name.replace(" ", "-")
-    return "other"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ links, no JavaScript and nothing fetched from the network, so the folder can be 
 served as it is.
 
 Where the defaults come from, in order: `defaults_path`; else the committed table
-(results/utilisation_defaults.csv); else a table fitted from this dataset for the report (a few
+(the table shipped with the package); else a table fitted from this dataset for the report (a few
 seconds, said on the page); else Epoch's fixed 0.3 / 0.4 rule. The leave-one-out evaluation is
 slow (about a minute on the full snapshot), so it runs only when asked (`evaluate=True`) or when a
 precomputed `Evaluation` is passed; otherwise the page says how to get it.
@@ -29,7 +29,7 @@ from harness.estimate import dataset as D
 from harness.estimate.apply import estimate_row
 from harness.estimate.calibrate import Evaluation, defaults_table, measured_rows, observations_from_systems
 from harness.estimate.calibrate import evaluate as run_evaluation
-from harness.estimate.defaults import DEFAULTS_PATH, DefaultRow, load_defaults
+from harness.estimate.defaults import TABLE_NAME, DefaultRow, load_defaults
 from harness.report import plots
 
 __all__ = ["FIGURES", "ReportError", "build_report"]
@@ -110,7 +110,7 @@ def _defaults(systems: D.Systems, defaults_path: str | Path | None, boots: int,
         return load_defaults(defaults_path), f"file {defaults_path}"
     committed = load_defaults()
     if committed:
-        return committed, f"committed table {DEFAULTS_PATH.name}"
+        return committed, f"shipped table {TABLE_NAME}"
     obs, _ = observations_from_systems(systems)
     if obs:
         return (defaults_table(obs, boots=boots, seed=seed),
