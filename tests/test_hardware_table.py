@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from harness.hardware import (
+    DEVICE_TYPES,
     PRECISIONS,
     Accelerator,
     PrecisionUnsupported,
     UnknownHardware,
     canonical_precision,
     cores_per_chip,
+    device_accelerator,
     generation,
     load_table,
     resolve,
@@ -84,6 +86,25 @@ def test_tpu_anchors_per_chip():
     assert row("TPU v4").peak("bf16") == 275e12
     assert row("TPU v5e").peak("bf16") == 197e12
     assert row("TPU v5p").peak("bf16") == 459e12
+    # Cloud TPU7x docs: 2307 BF16 / 4614 FP8 per chip, two TensorCores (one per chiplet, each a device)
+    v7 = resolve("Google TPU v7 Ironwood")
+    assert v7.name == "TPU v7" and v7.peak("bf16") == 2307e12 and v7.peak("fp8") == 2 * v7.peak("bf16")
+    assert v7.peak("bf16") / v7.cores_per_chip == 1153.5e12  # what one JAX/torch_xla device can do
+    assert v7.generation == "tpu-v7" and v7.memory_gb == 192
+
+
+def test_apple_rows_hold_only_published_figures():
+    # Apple: M1 2.6 TFLOPS (8-core GPU), M1 Pro 5.2 (16-core), M1 Max 10.4 (32-core); Ultra = 2 x Max dies
+    fp32 = {n: row(n).peak("fp32") for n in ("Apple M1", "Apple M1 Pro", "Apple M1 Max", "Apple M1 Ultra")}
+    assert fp32 == {"Apple M1": 2.6e12, "Apple M1 Pro": 5.2e12, "Apple M1 Max": 10.4e12, "Apple M1 Ultra": 20.8e12}
+    assert row("Apple M1 Ultra").memory_bandwidth_gbs == 2 * row("Apple M1 Max").memory_bandwidth_gbs == 800
+    apple = [a for a in TABLE.values() if a.vendor == "Apple"]
+    assert all(a.kind == "gpu" and a.fp16 is None for a in apple)  # Apple publishes no FP16 figure
+    without = sorted(a.name for a in apple if not a.precisions)
+    assert len(without) == 11 and all(n.startswith(("Apple M2", "Apple M3", "Apple M4")) for n in without)
+    with pytest.raises(PrecisionUnsupported, match="measured ceiling"):
+        resolve("Apple M4 Max").peak("fp32")
+    assert {a.generation for a in apple} == {"apple-m1", "apple-m2", "apple-m3", "apple-m4"}
 
 
 # ------------------------------------------------------------------------------------ table rules
@@ -364,6 +385,67 @@ def test_resolve_many():
     assert resolve_many("") == [] and resolve_many(None) == [] and resolve_many(float("nan")) == []
     with pytest.raises(UnknownHardware):
         resolve_many("NVIDIA A100, Intel A100")
+
+
+# ------------------------------------------------------------------------------- torch devices
+
+
+@pytest.mark.parametrize(
+    "device_type,device_name,expected",
+    [
+        ("cuda", "NVIDIA H100 80GB HBM3", "H100 SXM5 80GB"),
+        ("cuda:1", "NVIDIA A100-SXM4-80GB", "A100 SXM4 80GB"),
+        ("cuda", "AMD Instinct MI300X", "Instinct MI300X"),  # a ROCm build reports through cuda
+        ("mps", "Apple M1 Max", "Apple M1 Max"),  # sysctl machdep.cpu.brand_string
+        ("mps", "Apple M3 Pro", "Apple M3 Pro"),
+        ("xla", "TPU v4", "TPU v4"),  # the runtime's device kinds, as JAX spells them
+        ("xla", "TPU v5 lite", "TPU v5e"),
+        ("xla", "TPU v5", "TPU v5p"),
+        ("xla", "TPU v6 lite", "TPU v6e"),
+        ("xla", "TPU7x", "TPU v7"),
+        ("hpu", "GAUDI2", "Gaudi 2"),
+        ("hpu", "GAUDI3", "Gaudi 3"),
+        ("cpu", "AMD EPYC 7413", "AMD EPYC 7413"),
+        ("cpu", "Intel(R) Xeon(R) Platinum 8480+", "cpu"),  # a CPU not in the table: the generic row
+        ("cpu", None, "cpu"),
+    ],
+)
+def test_device_names_find_their_row(device_type, device_name, expected):
+    assert device_accelerator(device_type, device_name).name == expected
+
+
+@pytest.mark.parametrize(
+    "device_type,device_name,message",
+    [
+        ("mps", "NVIDIA A100", "mps device cannot be"),
+        ("xla", "Apple M1", "xla device cannot be"),
+        ("hpu", "TPU v4", "hpu device cannot be"),
+        ("mps", None, "reports no name"),
+        ("xpu", "", "reports no name"),
+        ("xpu", "Intel(R) Arc(TM) A770 Graphics", "unknown hardware"),
+        ("xla", "TPU v4 lite", "unknown hardware"),  # v4i, an inference chip the table lacks
+        ("tpu", "TPU v4", "unknown device type"),
+    ],
+)
+def test_device_names_that_are_refused(device_type, device_name, message):
+    with pytest.raises(UnknownHardware, match=message) as e:
+        device_accelerator(device_type, device_name)
+    assert "\n" not in str(e.value)
+
+
+def test_every_device_type_example_is_a_real_name():
+    """Each error message's example name is one the table knows or, off the table, a kind it refuses cleanly."""
+    for device_type, allowed in DEVICE_TYPES.items():
+        if device_type == "xpu":  # no Intel GPU row yet: the example must be refused, not crash
+            with pytest.raises(UnknownHardware):
+                device_accelerator(device_type, allowed.example)
+            continue
+        got = device_accelerator(device_type, allowed.example)
+        assert got.kind in allowed.kinds, device_type
+
+
+def test_trademark_marks_are_ignored():
+    assert resolve("Intel(R) Gaudi(R) 2") is row("Gaudi 2")
 
 
 # ------------------------------------------------------------------------------------- bad tables

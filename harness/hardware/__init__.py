@@ -1,5 +1,6 @@
-"""Hardware: the accelerator peak table (peaks.csv, a source per row) and name matching."""
+"""Hardware: the accelerator peak table (peaks.csv, a source per row), name and device matching."""
 
+from harness.hardware.devices import DEVICE_TYPES, DeviceType, device_accelerator
 from harness.hardware.table import (
     KINDS,
     PRECISIONS,
@@ -15,6 +16,9 @@ from harness.hardware.table import (
 )
 
 __all__ = [
+    "DEVICE_TYPES",
+    "DeviceType",
+    "device_accelerator",
     "KINDS",
     "PRECISIONS",
     "Accelerator",

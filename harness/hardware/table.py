@@ -18,7 +18,8 @@ means the chip has no such mode or no published figure (the row's notes say whic
 Name matching (`resolve`), in this order, none of it order-dependent:
 
 1. exact: the canonical name or an alias, compared case-insensitively after dropping vendor prefixes
-   ("NVIDIA", "Tesla", "Google", "AMD", "Intel", "Habana", ...), punctuation and spaces;
+   ("NVIDIA", "Tesla", "Google", "AMD", "Intel", "Habana", "Apple", ...), trademark marks ("(R)",
+   "(TM)"), punctuation and spaces;
 2. tokens: a row matches when the query's words are all among one of its names' words and the
    words it leaves out are only qualifiers (form factor such as SXM4/PCIe/NVL, memory size such as
    80GB, product line such as GeForce/GTX/Quadro, architecture such as Ada/Pascal). Exactly one
@@ -311,6 +312,7 @@ _VENDOR_PREFIXES = {
     "aws": "amazon",
     "graphcore": "graphcore",
     "cerebras": "cerebras",
+    "apple": "apple",
 }
 # words a query may leave out: form factor, memory, product line, architecture
 _OPTIONAL = frozenset(
@@ -362,7 +364,8 @@ _SXM = re.compile(r"sxm\d")
 
 def _normalise(name: str) -> tuple[str, str | None]:
     """(lower-case words joined by single spaces, vendor implied by a dropped prefix)."""
-    text = re.sub(r"[^a-z0-9]+", " ", name.lower())
+    text = re.sub(r"\((r|tm|c)\)", " ", name.lower())  # "Intel(R) Arc(TM)": trademark marks are noise
+    text = re.sub(r"[^a-z0-9]+", " ", text)
     text = re.sub(r"\b(\d+)\s+gb\b", r"\1gb", text)
     words = text.split()
     vendor: str | None = None
