@@ -235,8 +235,8 @@ ENTRIES = [
             published_parameters=340e6,
             parameters_source="Devlin et al. 2018, Sec. 3 (BERT-LARGE: total parameters = 340M)",
             parameters_note=(
-                "-1.1%: 335.1M for the encoder with pooler (as in the released checkpoint), +1.1M "
-                "for the MLM head; the paper's 340M is rounded up."
+                "-1.1%: 336,226,108 instantiated: 335.1M for the encoder with pooler (as in the released "
+                "checkpoint), +1.1M for the MLM head; the paper's 340M is rounded up."
             ),
             training=Training(
                 tokens=1.28e11,
@@ -268,9 +268,9 @@ ENTRIES = [
             published_parameters=66e6,
             parameters_source="Sanh et al. 2019, Table 3 (66M)",
             parameters_note=(
-                "+1.5%: the 66M of Table 3 is the encoder alone (66.36M instantiated without a "
-                "head); the MLM head used in training adds 0.62M (transform, LayerNorm, output bias; "
-                "output matrix tied)."
+                "+1.5%: 66,985,530 instantiated: the 66M of Table 3 is the encoder alone (66.36M "
+                "instantiated without a head); the MLM head used in training adds 0.62M (transform, "
+                "LayerNorm, output bias; output matrix tied)."
             ),
             training=Training(
                 batch_size=4096,

@@ -210,7 +210,10 @@ ENTRIES = [
         GPTConfig(n_layer=78, n_head=28, d_model=4256),
         Facts(
             "Turing-NLG", 2020, 17e9, "Microsoft blog post, Feb 2020 (78 layers, 4256 hidden, 28 heads)",
-            parameters_note="+1.0%: 78 x 12 x 4256^2 plus embeddings gives 17.17B; the post rounds to 17B",
+            parameters_note=(
+                "+1.0%: 17,176,845,728 instantiated (78 x 12 x 4256^2 plus embeddings); the post rounds to "
+                "17B"
+            ),
             training=Training(seq_len=1024, batch_size=512, hardware="NVIDIA Tesla V100 DGXS 32 GB",
                               chip_count=256, compute_flop=1.57e22, source="Microsoft 2020; compute: Epoch AI"),
         ),
@@ -223,7 +226,10 @@ ENTRIES = [
                   parallel=True, tie_embeddings=False),
         Facts(
             "GPT-J-6B", 2021, 6_053_381_344, "Wang & Komatsuzaki 2021 (mesh-transformer-jax README)",
-            parameters_note="-0.05%: the output head's 50,400 biases are left out, the attention biases added",
+            parameters_note=(
+                "-0.03%: 6,051,291,136 instantiated: the attention biases (458,752) are built, the output "
+                "head's 50,400 biases are not; the released checkpoint has the reverse"
+            ),
             training=Training(tokens=402e9, seq_len=2048, hardware="Google TPU v3", hours=840,
                               compute_flop=1.5e22, source="mesh-transformer-jax README (402B tokens, TPU v3-256); "
                                                           "hours and compute: Epoch AI"),
@@ -258,8 +264,12 @@ ENTRIES = [
                   positions="none", bias=False, tie_embeddings=False),
         Facts(
             "Gopher (280B)", 2021, 280e9, "Rae et al. 2021, Table 1",
-            parameters_note="-7.6%: Table 1's shape (80 x 12 x 16384^2 + embeddings) gives 258.7B; the "
-                            "paper's 280B is not reproduced by its published shape",
+            parameters_note=(
+                "-7.6%: 258,749,251,584 instantiated from Table 1's shape (80 x 12 x 16384^2 + embeddings). "
+                "Gopher uses Transformer-XL relative position encodings, whose per-layer position-key "
+                "projection (80 x 16384^2 = 21,474,836,480) this model does not build; with it the count is "
+                "280,224,088,064, the paper's 280B within 0.08%"
+            ),
             training=Training(tokens=300e9, seq_len=2048, hardware="Google TPU v3", chip_count=4096,
                               precision="bf16", compute_flop=6.31e23, mfu=0.325,
                               source="Rae et al. 2021 Sec. 3 and Table A; MFU: PaLM paper Table 3",
@@ -272,8 +282,12 @@ ENTRIES = [
                   positions="none", bias=False, tie_embeddings=False),
         Facts(
             "Chinchilla", 2022, 70e9, "Hoffmann et al. 2022, Table 4",
-            parameters_note="-7.2%: Table 4's shape (80 x 12 x 8192^2 + embeddings) gives 65.0B; the "
-                            "paper's 70B is not reproduced by its published shape",
+            parameters_note=(
+                "-7.2%: 64,950,116,352 instantiated from Table 4's shape (80 x 12 x 8192^2 + embeddings). "
+                "Like Gopher it uses Transformer-XL relative position encodings, whose per-layer "
+                "position-key projection (80 x 8192^2 = 5,368,709,120) this model does not build; with it "
+                "the count is 70,318,825,472, the paper's 70B within 0.46%"
+            ),
             training=Training(tokens=1.4e12, seq_len=2048, hardware="Google TPU v4", precision="bf16",
                               compute_flop=5.76e23, source="Hoffmann et al. 2022 Sec. 4.1, Table 1"),
         ),
@@ -321,8 +335,10 @@ ENTRIES = [
                   tie_embeddings=False),
         Facts(
             "DALL-E", 2021, 12e9, "Ramesh et al. 2021, Sec. 2.2 and App. B.1",
-            parameters_note="+2.5%: the blocks alone (64 x 12 x 3968^2) hold 12.09B; with the untied text and "
-                            "image embeddings and head the model has 12.30B; the paper rounds to 12B",
+            parameters_note=(
+                "+2.5%: 12,295,601,920 instantiated. The blocks alone (64 x 12 x 3968^2) hold 12.09B; with "
+                "the untied text and image embeddings and head the model has 12.30B; the paper rounds to 12B"
+            ),
             training=Training(examples=250e6, hardware="NVIDIA Tesla V100 DGXS 16 GB", chip_count=1024,
                               precision="fp16", compute_flop=4.7e22,
                               source="Ramesh et al. 2021 Sec. 2.3-2.5; compute: Epoch AI"),

@@ -71,8 +71,8 @@ ENTRIES = [
             published_parameters=20e6,
             parameters_source="Inan et al. 2016 (arXiv:1611.01462), Table 3; Zaremba et al. give no count",
             parameters_note=(
-                "-1.1%: 19.78M instantiated (embedding 6.5M + LSTM 6.77M + softmax 6.51M); "
-                "the published 20M is rounded"
+                "-1.1%: 19,780,400 instantiated (embedding 6.5M + LSTM 6.77M + softmax 6.51M); the published"
+                " 20M is rounded"
             ),
             training=Training(
                 tokens=39 * _PTB_TOKENS,

@@ -160,8 +160,10 @@ ENTRIES = [
             published_parameters=2.3e9,
             parameters_source="Lepikhin et al. 2020, Table 3 (T(96L): 2.3B weights)",
             parameters_note=(
-                "-0.9%: 2.280B = 96 layers of d_model 1024, d_ff 8192 (2.214B) + a tied 64k x 1024 "
-                "embedding (the vocabulary size is our reading: see the config)."
+                "-0.8%: 2,282,098,688 instantiated = 96 layers (48 encoder, 48 decoder) of d_model 1024, "
+                "d_ff 8192 (2,216,558,592 with biases and LayerNorms) + a tied 64,000 x 1024 embedding "
+                "(65,536,000) + the final LayerNorms (4,096); the vocabulary size is our reading: see the "
+                "config."
             ),
             training=Training(
                 hardware="Google TPU v3",

@@ -256,8 +256,9 @@ ENTRIES = [
             published_parameters=2.8e9,
             parameters_source="Raffel et al. 2019, Sec. 3.7 ('around 2.8 billion parameters')",
             parameters_note=(
-                "+1.8%: 2.852B with the shared 32128 x 1024 embedding; the paper's 'around 2.8 "
-                "billion' matches the 2.819B of the layers alone (the released checkpoint has 2.85B)."
+                "+1.8%: 2,851,598,336 instantiated with the shared 32128 x 1024 embedding; the paper's "
+                "'around 2.8 billion' matches the 2.819B of the layers alone (the released checkpoint has "
+                "2.85B)."
             ),
             training=Training(
                 tokens=2048 * 512 * 1_000_000,
@@ -286,8 +287,8 @@ ENTRIES = [
             published_parameters=11e9,
             parameters_source="Raffel et al. 2019, Sec. 3.7 ('about 11 billion parameters')",
             parameters_note=(
-                "+2.8%: 11.307B, as in the released checkpoint; the paper rounds ('about 11 billion'); "
-                "the layers alone are 11.274B."
+                "+2.8%: 11,307,321,344 instantiated, as in the released checkpoint; the paper rounds ('about"
+                " 11 billion'); the layers alone are 11.274B."
             ),
             training=Training(
                 tokens=2048 * 512 * 1_000_000,
@@ -316,7 +317,8 @@ ENTRIES = [
             published_parameters=11e9,
             parameters_source="Elnaggar et al. 2020 (ProtTrans), Table 2 (ProtT5-XXL: 11B)",
             parameters_note=(
-                "+2.5%: T5-11B's layers (11.274B) with a 128-entry embedding; the paper rounds to 11B."
+                "+2.5%: 11,274,553,344 instantiated: T5-11B's layers (11.274B) with a 128-entry embedding; "
+                "the paper rounds to 11B."
             ),
             training=Training(
                 seq_len=512,

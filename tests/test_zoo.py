@@ -5,6 +5,7 @@ holds what every entry, present and future, must satisfy.
 """
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -45,14 +46,51 @@ def test_facts_are_sourced(entry):
         assert t.source, "training figures need their source"
 
 
-def test_parameters_within_1_percent_or_explained():
-    rows = zoo_rows(SYSTEMS)
-    unexplained = [
-        (r["name"], f"{r['parameters_diff']:+.2%}")
-        for r in rows
-        if abs(r["parameters_diff"]) > 0.01 and not r["parameters_note"]
-    ]
-    assert not unexplained
+# the difference a note states: its first signed percentage, e.g. "-18.6%" or "+0.05%"
+_STATED = re.compile(r"(?<![\w.])([+-]\d+(?:\.\d+)?)%")
+
+
+def parameter_count_problem(instantiated: int, published: float, note: str) -> str | None:
+    """The one parameter-count rule of the zoo; None when the entry satisfies it.
+
+    Within 1% of the published count, or a note that states the measured difference (a signed
+    percentage with at least one decimal, its first) and the instantiated count in full, beside its
+    cause. Whatever difference a note states must be the measured one, at the precision stated.
+    """
+    diff = instantiated / published - 1
+    stated = _STATED.search(note)
+    if stated is not None:
+        decimals = len(stated.group(1).partition(".")[2])
+        if round(diff * 100, decimals) != float(stated.group(1)):
+            return f"the note states {stated.group(1)}%, the model measures {diff * 100:+.{max(decimals, 1)}f}%"
+    if abs(diff) <= 0.01:
+        return None
+    if not note:
+        return f"{instantiated:,} vs {published:,.0f} ({diff:+.1%}) needs a note that states the difference and why"
+    if stated is None or "." not in stated.group(1):
+        return f"the note must state the measured difference ({diff:+.1%})"
+    if f"{instantiated:,}" not in note:
+        return f"the note must state the instantiated count in full ({instantiated:,})"
+    return None
+
+
+def test_the_parameter_rule_itself():
+    note = "-18.6%: 680,770 instantiated (convs 4,112 + 8,224, ...); the dataset counts a 10x10 map"
+    assert parameter_count_problem(680_770, 836_096, note) is None  # 680770 / 836096 - 1 = -18.58%
+    assert "states -18.6%" in parameter_count_problem(700_000, 836_096, note)  # -16.28% measured
+    assert "needs a note" in parameter_count_problem(680_770, 836_096, "")
+    assert "in full" in parameter_count_problem(680_770, 836_096, "-18.6%: 0.68M instantiated")
+    assert "measured difference" in parameter_count_problem(680_770, 836_096, "680,770: the dataset is off")
+    assert parameter_count_problem(1_005, 1_000, "") is None  # +0.5%: within 1%, no note needed
+    assert "states -0.9%" in parameter_count_problem(992, 1_000, "-0.9%: ...")  # -0.8% measured
+
+
+@pytest.mark.parametrize("entry", SYSTEMS, ids=lambda e: e.name)
+def test_parameters_within_1_percent_or_the_note_states_the_difference(entry):
+    f = entry.facts
+    n = sum(p.numel() for p in entry.build("meta").parameters())  # tied weights once
+    problem = parameter_count_problem(n, f.published_parameters, f.parameters_note)
+    assert problem is None, f"{entry.name}: {problem}"
 
 
 def test_zoo_command_lists_every_entry_as_json():

@@ -1,5 +1,6 @@
-"""Zoo entries of the recurrent, games/control and recommendation families: published parameter
-counts, analytic formulas against the dispatch counter, device equality, a training step."""
+"""Zoo entries of the recurrent, games/control and recommendation families: analytic formulas
+against the dispatch counter, device equality, a training step. (Parameter counts against the
+published ones: one rule for the whole zoo, in test_zoo.py.)"""
 
 from __future__ import annotations
 
@@ -48,16 +49,6 @@ def test_registered_with_families():
         assert entry.family in FAMILIES
         assert entry.tiny is not None and type(entry.tiny) is type(entry.config)
     assert models.get("lstm-lm").config.d_hidden == 650
-
-
-@pytest.mark.parametrize("name", PUBLISHED)
-def test_parameters_match_published(name):
-    entry = ENTRIES[name]
-    facts = entry.facts
-    n = sum(p.numel() for p in entry.build("meta").parameters())
-    diff = n / facts.published_parameters - 1
-    assert abs(diff) <= 0.01 or facts.parameters_note, (name, n, facts.published_parameters)
-    assert facts.parameters_source and facts.training.source
 
 
 @pytest.mark.parametrize("name", PUBLISHED)

@@ -1,9 +1,9 @@
 """The vision zoo: LeNet-5, AlexNet, VGG-16, GoogLeNet, ResNet-50/152, MobileNetV2,
 EfficientNet-B0/L2, ViT-B/16.
 
-For each entry: instantiated parameters against the published count, the analytic formula
-against the dispatch counter (full size on meta, tiny config on CPU), meta == CPU at the tiny
-config, and a train step at the tiny config.
+For each entry: the analytic formula against the dispatch counter (full size on meta, tiny config on CPU), meta == CPU at the tiny
+config, and a train step at the tiny config. Parameter counts against the published ones: one
+rule for the whole zoo, in test_zoo.py.
 """
 
 from __future__ import annotations
@@ -55,15 +55,6 @@ def _assert_analytic(entry, config, counted) -> None:
     for category in ("matmul", "conv", "attention", "recurrent"):  # no matmul-class term left out
         if counted.by_category[category]:
             assert category in analytic, (entry.name, category)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_parameters_match_published(name: str) -> None:
-    entry = REGISTRY[name]
-    n = _params(entry.build("meta"))
-    ratio = n / entry.facts.published_parameters
-    assert abs(ratio - 1) <= 0.01 or entry.facts.parameters_note, (name, n, ratio)
-    assert abs(ratio - 1) <= 0.05, (name, n, ratio)  # a note explains a few percent, not more
 
 
 @pytest.mark.parametrize("name", NAMES)
