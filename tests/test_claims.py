@@ -16,13 +16,10 @@ from harness.estimate.claims import (
     Claim,
     check,
     check_catalogue,
-    claim_for_model,
     load_claims,
-    results_json,
-    results_rows,
-    results_table,
 )
 from harness.hardware.table import UnknownHardware
+from harness.report.claims_view import results_json, results_rows, results_table
 from models._entry import Facts, Training
 
 C = Claim.from_fields  # CLI-style: hours / days / seconds, hardware checked
@@ -44,7 +41,7 @@ def codes(result):
 
 
 def text(result):
-    return " ".join(r.text for r in result.reasons)
+    return " ".join(r.message for r in result.reasons)
 
 
 # ------------------------------------------------------------------------------------- the estimates
@@ -292,7 +289,7 @@ def test_csv_file_round_trip(tmp_path):
 def test_csv_bad_cell_names_line(tmp_path):
     p = tmp_path / "c.csv"
     p.write_text("name,params\nA,175B\n")
-    with pytest.raises(ValueError, match=r"c.csv line 2 \(A\): params '175B' is not a number"):
+    with pytest.raises(ValueError, match=r"c.csv line 2 \(A\): params '175B' holds a unit \('B'\); write a bare number"):
         load_claims(p)
 
 
@@ -337,9 +334,24 @@ def test_from_entry_without_facts():
 
 
 def test_claim_for_zoo_model():
-    c = claim_for_model("palm-540b")
-    assert c.params == 540.35e9 and c.count == 6144
-    assert check(c, RULE).verdict in ("consistent", "inconsistent", "unverifiable")
+    import models
+
+    c = Claim.from_entry(models.get("palm-540b"))
+    # the zoo's record: 540.35B parameters, 780B tokens, 6144 TPU v4 for 1536 h, bf16, MFU 0.462, 2.5272e24 FLOP
+    assert (c.params, c.tokens, c.count, c.hours) == (540.35e9, 780e9, 6144, 1536)
+    assert (c.precision, c.utilisation, c.claimed) == ("bf16", 0.462, 2.5272e24)
+    r = check(c, RULE)
+    assert m1(r).flop == pytest.approx(2.528838e24)  # 6 x 540.35e9 x 780e9
+    # 6144 chips x 5,529,600 s x 275e12 FLOP/s (TPU v4 bf16) = 9.3427e24 FLOP/s*s at utilisation 1
+    assert r.implied_utilisation == pytest.approx(2.5272e24 / (6144 * 5_529_600 * 275e12))  # 0.2705
+    # method 2 at the claimed MFU: 9.3427e24 x 0.462 = 4.3164e24, range x0.5 to x1.25
+    assert (m2(r).flop, m2(r).low, m2(r).high) == pytest.approx((4.31638e24, 2.15819e24, 5.39547e24), rel=1e-5)
+    # claimed / 6ND = 0.9994 (within 2x) and 2.5272e24 >= 2.158e24 / 1.1: both comparisons pass
+    assert r.checks == {"claimed_within_2x_of_method1": True, "claimed_inside_method2_range": True,
+                        "method1_inside_method2_range": None}
+    assert r.verdict == "consistent"
+    # 0.3 x 0.462 = 0.139 <= 0.2705 < 0.8 x 0.462 = 0.370: below the MFU by downtime, the only reason
+    assert codes(r) == ["downtime"]
 
 
 # ------------------------------------------------------------------------------------- the catalogue
@@ -358,9 +370,43 @@ def test_every_catalogue_row_checks():
     results = check_catalogue(defaults=RULE)
     assert len(results) == len(load_claims(CATALOGUE_PATH))
     for r in results:
-        assert r.verdict in ("consistent", "inconsistent", "unverifiable")
-        assert r.factor is None or (math.isfinite(r.factor) and r.factor > 0)
+        done = [v for v in r.checks.values() if v is not None]
+        u = r.implied_utilisation
+        impossible = ((u is not None and not 0.05 <= u <= 1) or (r.claim.utilisation or 0) > 1
+                      or (r.claim.hours or 0) > 3 * 8766)
+        # the verdict rule, restated: any failed comparison or impossibility is inconsistent; all of
+        # at least one comparison passing is consistent; nothing to compare is unverifiable
+        want = ("inconsistent" if impossible or (done and not all(done))
+                else "consistent" if done else "unverifiable")
+        assert r.verdict == want, r.claim.name
+        if r.verdict == "inconsistent":
+            assert r.reasons, r.claim.name  # an inconsistent claim always says why
+        logs = [math.log(e.flop) for e in r.estimates]
+        if r.claim.claimed is not None and logs:
+            assert r.factor == pytest.approx(r.claim.claimed / math.exp(sum(logs) / len(logs)))
         json.dumps(r.to_dict())
+
+
+def test_catalogue_gpt3_by_hand():
+    r = next(x for x in check_catalogue(defaults=RULE) if x.claim.name == "GPT-3 175B")
+    # V100 (SXM2 16GB by default) has no bf16: Epoch's order takes its fp16 tensor-core peak, 125 TFLOP/s
+    assert r.precision == "fp16" and r.peak_flop_per_s == 125e12
+    # 10,000 chips x 14.8 days x 86,400 s = 1.27872e10 chip-seconds; x 125e12 = 1.5984e24
+    assert r.implied_utilisation == pytest.approx(3.14e23 / 1.5984e24)  # 0.1964
+    assert m1(r).flop == pytest.approx(3.15e23)  # 6 x 175e9 x 300e9
+    # method 2 at the claimed 0.1968: 3.1457e23 [x0.5, x1.25] = [1.5728e23, 3.9321e23], claimed inside
+    assert (m2(r).flop, m2(r).low, m2(r).high) == pytest.approx((3.14565e23, 1.57283e23, 3.93206e23), rel=1e-5)
+    assert r.verdict == "consistent"
+    # the claim's peak is the dense one (no peak finding) and 0.1964 >= 0.8 x 0.1968 (no downtime)
+    assert r.reasons == ()
+
+
+def test_catalogue_stable_diffusion_by_hand():
+    r = next(x for x in check_catalogue(defaults=RULE) if x.claim.name == "Stable Diffusion v1")
+    # 150,000 "hours" on 256 A100s: 17.1 years > 3 years of wall clock, impossible on its face
+    assert r.claim.hours == 150_000 and r.verdict == "inconsistent"
+    assert codes(r) == ["hours_look_like_chip_hours"]
+    assert "586 h" in text(r)  # 150,000 / 256 = 585.9 h wall-clock
 
 
 def test_catalogue_known_problems_are_flagged():

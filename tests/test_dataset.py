@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from harness.estimate import dataset as ds
+from harness.estimate import dataset_flags as fl
 from harness.estimate.dataset import (
     DatasetError,
-    Flag,
+    Finding,
     SystemRow,
     flags,
     generation,
@@ -322,19 +323,19 @@ def v100(u: float, **kw: object) -> SystemRow:
 
 
 def test_utilisation_bounds() -> None:
-    high = ds.detect_utilisation_above_1(v100(1.2))
+    high = fl.detect_utilisation_above_1(v100(1.2))
     assert high is not None and high.code == "utilisation_above_1"
-    assert ds.detect_utilisation_above_1(v100(0.9)) is None
-    low = ds.detect_utilisation_below_001(v100(0.005))
+    assert fl.detect_utilisation_above_1(v100(0.9)) is None
+    low = fl.detect_utilisation_below_001(v100(0.005))
     assert low is not None and low.code == "utilisation_below_0.01"
-    assert ds.detect_utilisation_below_001(v100(0.02)) is None
-    assert ds.detect_utilisation_above_1(row()) is None  # nothing to compute
+    assert fl.detect_utilisation_below_001(v100(0.02)) is None
+    assert fl.detect_utilisation_above_1(row()) is None  # nothing to compute
 
 
 def test_implied_above_reported_mfu() -> None:
-    assert ds.detect_implied_above_mfu(v100(0.5, mfu=0.2)) is not None  # 2.5x the MFU
-    assert ds.detect_implied_above_mfu(v100(0.22, mfu=0.2)) is None  # within the 25% slack
-    assert ds.detect_implied_above_mfu(v100(0.1, mfu=0.4)) is None  # downtime: below is normal
+    assert fl.detect_implied_above_mfu(v100(0.5, mfu=0.2)) is not None  # 2.5x the MFU
+    assert fl.detect_implied_above_mfu(v100(0.22, mfu=0.2)) is None  # within the 25% slack
+    assert fl.detect_implied_above_mfu(v100(0.1, mfu=0.4)) is None  # downtime: below is normal
 
 
 def test_mfu_percentage_pure() -> None:
@@ -347,50 +348,50 @@ def test_mfu_percentage_pure() -> None:
 def test_chip_hours_as_hours_pure() -> None:
     # column equality
     r = v100(0.3, chip_hours=100.0)
-    assert ds.detect_chip_hours_as_hours(r) is not None
+    assert fl.detect_chip_hours_as_hours(r) is not None
     # consistent: 100 h x 64 chips = 6400 chip-hours
-    assert ds.detect_chip_hours_as_hours(v100(0.3, chip_hours=6400.0)) is None
+    assert fl.detect_chip_hours_as_hours(v100(0.3, chip_hours=6400.0)) is None
     # one chip: hours and chip-hours are the same thing
     one = row(accelerators=(V100,), quantity=1.0, hours=10.0, chip_hours=10.0,
               compute=0.3 * 10 * 3600 * 125e12)
-    assert ds.detect_chip_hours_as_hours(one) is None
+    assert fl.detect_chip_hours_as_hours(one) is None
 
 
 def test_chip_hours_mismatch_pure() -> None:
-    f = ds.detect_chip_hours_mismatch(v100(0.3, chip_hours=6400.0 * 64))
+    f = fl.detect_chip_hours_mismatch(v100(0.3, chip_hours=6400.0 * 64))
     assert f is not None and "counts the chips twice" in f.message
-    assert ds.detect_chip_hours_mismatch(v100(0.3, chip_hours=6000.0)) is None  # within 1.5x
+    assert fl.detect_chip_hours_mismatch(v100(0.3, chip_hours=6000.0)) is None  # within 1.5x
 
 
 def test_sparse_board_precision_pure() -> None:
     a100 = dict(accelerators=(A100,), quantity=8.0, hours=100.0, methods={"hardware"})
     full = 8 * 100 * 3600 * 312e12
-    assert ds.detect_sparse_peak(row(compute=0.8 * full, **a100)) is not None  # 2 x 0.4
-    assert ds.detect_sparse_peak(row(compute=0.7 * full, **a100)) is None  # 2 x 0.35: no default
+    assert fl.detect_sparse_peak(row(compute=0.8 * full, **a100)) is not None  # 2 x 0.4
+    assert fl.detect_sparse_peak(row(compute=0.7 * full, **a100)) is None  # 2 x 0.35: no default
     # an operation-counting compute cannot carry a peak error unless the value is out of range
     counted = {**a100, "methods": {"operation counting"}}
-    assert ds.detect_sparse_peak(row(compute=0.6 * full, **counted)) is None
+    assert fl.detect_sparse_peak(row(compute=0.6 * full, **counted)) is None
     # boards of 4 TPU v2 chips counted as chips, operation counting: implied 4 x 0.3 = 1.2
     tpu = row(accelerators=(TPU_V2,), quantity=16.0, hours=10.0, compute=64 * 10 * 3600 * 45e12 * 0.3,
               methods={"operation counting"})
-    f = ds.detect_board_peak(tpu)
+    f = fl.detect_board_peak(tpu)
     assert f is not None and "0.3" in f.message
-    assert ds.detect_board_peak(v100(1.2)) is None  # V100 has no board
+    assert fl.detect_board_peak(v100(1.2)) is None  # V100 has no board
     # A100 fp32 stated, compute from bf16 at 0.3: implied 0.3 x 312 / 19.5 = 4.8
     fp32 = row(compute=0.3 * full, precision="fp32", **a100)
-    f = ds.detect_precision_peak(fp32)
+    f = fl.detect_precision_peak(fp32)
     assert f is not None and "312" in f.message
 
 
 def test_hardware_circular_pure() -> None:
-    assert ds.detect_hardware_circular(v100(0.3, methods={"hardware"})) is not None
-    assert ds.detect_hardware_circular(v100(0.3, methods={"hardware", "third-party estimation"})) is not None
-    assert ds.detect_hardware_circular(v100(0.3, methods={"hardware", "operation counting"})) is None
-    assert ds.detect_hardware_circular(v100(0.3, methods={"operation counting"})) is None
-    assert ds.detect_hardware_circular(v100(0.3)) is None  # method unknown
-    assert ds.detect_hardware_method_suspected(v100(0.3)) is not None  # ... but exactly the default
-    assert ds.detect_hardware_method_suspected(v100(0.27)) is None
-    assert ds.detect_hardware_method_suspected(v100(0.3, methods={"operation counting"})) is None
+    assert fl.detect_hardware_circular(v100(0.3, methods={"hardware"})) is not None
+    assert fl.detect_hardware_circular(v100(0.3, methods={"hardware", "third-party estimation"})) is not None
+    assert fl.detect_hardware_circular(v100(0.3, methods={"hardware", "operation counting"})) is None
+    assert fl.detect_hardware_circular(v100(0.3, methods={"operation counting"})) is None
+    assert fl.detect_hardware_circular(v100(0.3)) is None  # method unknown
+    assert fl.detect_hardware_method_suspected(v100(0.3)) is not None  # ... but exactly the default
+    assert fl.detect_hardware_method_suspected(v100(0.27)) is None
+    assert fl.detect_hardware_method_suspected(v100(0.3, methods={"operation counting"})) is None
 
 
 def test_base_model_compute_pure() -> None:
@@ -398,15 +399,15 @@ def test_base_model_compute_pure() -> None:
     ft = 0.4 * V100_FULL
     r = row(accelerators=(V100,), quantity=64.0, hours=100.0, compute=1e23 + ft, base_model="Base",
             finetune_compute=ft)
-    f = ds.detect_base_model_compute(r)
+    f = fl.detect_base_model_compute(r)
     assert f is not None and "0.4" in f.message
-    assert ds.detect_base_model_compute(v100(3.0, base_model="Base")) is not None  # u > 1
-    assert ds.detect_base_model_compute(v100(0.3, base_model="Base")) is None
+    assert fl.detect_base_model_compute(v100(3.0, base_model="Base")) is not None  # u > 1
+    assert fl.detect_base_model_compute(v100(0.3, base_model="Base")) is None
 
 
 def test_flags_are_flags() -> None:
     found = flags(v100(2.0, methods={"hardware"}))
-    assert all(isinstance(f, Flag) and f.code and f.message for f in found)
+    assert all(isinstance(f, Finding) and f.code and f.message for f in found)
 
 
 # ---------------------------------------------------------------------------------------- snapshot
