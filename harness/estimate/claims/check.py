@@ -9,8 +9,9 @@ and `CheckResult`.
   examples x epochs with parameters as connections (Epoch AI 2022), or a counted FLOP per example
   x examples x epochs (given with the claim by whoever counted it); the estimate says which;
 * method 2 (hardware): chips x seconds x dense peak x utilisation, with the claim's own
-  utilisation if it gives one, else the calibrated default for the chip's generation, precision
-  and domain (`defaults.lookup`, which falls back to Epoch's 0.3 / 0.4 rule), with its interval;
+  utilisation if it gives one, else the calibrated default for what the claim says of the run
+  (`defaults.utilisation_default`: chip generation, precision, domain, chips, parameters; Epoch's
+  0.3 / 0.4 rule without a table), with its interval;
   the peak by `harness.hardware.peak_choice` (the claim's precision, else Epoch's order);
 * the implied utilisation: claimed FLOP / (chips x seconds x dense peak of the precision used);
   without a claimed figure, that of method 1 (`implied_from` says which);
@@ -33,10 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.estimate import defaults as _defaults
-from harness.estimate.calibrate import domain_key, scale_key
 from harness.estimate.claims.claim import Claim, load_catalogue, load_claims
 from harness.estimate.claims.detectors import DETECTORS, Context
-from harness.estimate.dataset import generation
 from harness.estimate.findings import (
     CLAIMED_HIGH,
     CLAIMED_LOW,
@@ -123,8 +122,9 @@ def _utilisation(c: Claim, acc: Accelerator, precision: str | None,
     if u is not None and u <= 1:
         return Utilisation(u, u * CLAIMED_LOW, min(1.0, u * CLAIMED_HIGH),
                            f"claimed {u:.3g}; range x{CLAIMED_LOW}-x{CLAIMED_HIGH}: wall-clock includes downtime")
-    keys = _defaults.system_keys(generation(acc), precision, domain_key(c.domain), scale_key(c.count))
-    return _defaults.lookup(keys, None if table is None else list(table), domain=c.domain)
+    keys = _defaults.SystemKeys(generation=acc.generation, precision=precision, domain=c.domain, chips=c.count,
+                                parameters=c.active_params or c.params)
+    return _defaults.utilisation_default(keys, table)
 
 
 def _table(defaults: Sequence[_defaults.DefaultRow] | str | Path | None) -> Sequence[_defaults.DefaultRow] | None:
