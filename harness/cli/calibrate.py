@@ -18,11 +18,18 @@ def calibrate(
     out: str = typer.Option(None, "--out", help="where the defaults table goes (default: the user data folder, "
                             "$HARNESS_DATA_DIR or ~/.local/share/compute-harness/)"),
     shipped: bool = typer.Option(False, "--shipped", help="rewrite the table shipped with the package instead"),
-    boots: int = typer.Option(200, "--boots", help="bootstrap resamples for the intervals (at least 1)"),
+    report: str = typer.Option(None, "--report", help="also write the evaluation as Markdown to this file"),
+    machine: str = typer.Option("this machine", "--machine", help="the machine named in the --report page"),
+    boots: int = typer.Option(200, "--boots", help="bootstrap resamples for the measured runs' intervals (>= 1)"),
 ) -> None:
-    """Fit utilisation defaults and evaluate them against the fixed rule."""
+    """Fit utilisation defaults from every kind of evidence; evaluate them (leave one system out and a
+    time split) against the fixed 0.3/0.4 rule and Epoch's 0.375; ship the rule if they do not beat it."""
+    import sys
+
     from harness.estimate import calibrate as C
     from harness.estimate import defaults as U
+    from harness.estimate import evaluation as V
+    from harness.estimate import evidence as E
     from harness.estimate.dataset import DatasetError, load_systems
 
     if boots < 1:
@@ -34,32 +41,44 @@ def calibrate(
         systems = load_systems(dataset)
     except DatasetError as e:
         fail(str(e))
-    obs, dropped = C.observations_from_systems(systems)
-    if len(obs) < 5:
-        fail(f"only {len(obs)} usable systems in {dataset}: calibration needs rows with counted compute and hardware inputs")
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    with console.status(f"fitting on {len(obs)} systems, {boots} bootstrap resamples ..."):
-        rows = C.defaults_table(obs, boots=boots)
+    items, dropped = E.from_dataset(systems)
+    items += E.benchmark_evidence()
+    runs = sum(e.evidence_class == "training run" for e in items)
+    if runs < 5:
+        fail(f"only {runs} usable training runs in {dataset}: calibration needs rows with counted (or recountable) "
+             "compute and hardware inputs")
     measured = []
     if db is not None:
         from harness.store import Store, StoreError
 
         try:
             with Store(db) as store:
-                measured = C.measured_rows(store.rows())
+                rows = store.rows()
         except StoreError as e:
             fail(str(e))
-    with console.status("leave-one-system-out evaluation ..."):
-        ev = C.evaluate(obs)
+        measured = C.measured_rows(rows, boots=boots)
+        items += E.single_device_evidence(rows)
+    from rich.console import Console
+
+    with Console(stderr=True).status(f"fitting and evaluating on {len(items)} systems ..."):
+        model = C.fit(items)
+        evaluations = [V.leave_one_system_out(items), V.time_split(items)]
+        table, why = V.choose(items, evaluations)
     try:
-        written = U.write_text_atomic(U.format_table([*rows, *measured]), target)
+        written = U.write_text_atomic(U.format_table([*table, *measured]), target)
+        if report is not None:
+            command = "harness calibrate " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "harness calibrate"
+            U.write_text_atomic(V.report_markdown(items, evaluations, why, model, machine, command), report)
     except U.DefaultsError as e:
         fail(str(e))
-    typer.echo(f"{len(obs)} systems used ({len(dropped)} left out: circular or flagged); wrote {len(rows) + len(measured)} groups to {written}")
-    typer.echo(f"leave-one-system-out, method 2 vs counted compute over {ev.n} systems:")
-    typer.echo(f"  calibrated defaults: median |log10 error| {ev.calibrated_median_abs_log10:.3f}, within 2x {ev.calibrated_within_2x:.1%}")
-    typer.echo(f"  fixed 0.3/0.4 rule:  median |log10 error| {ev.fixed_median_abs_log10:.3f}, within 2x {ev.fixed_within_2x:.1%}")
+    kinds = ", ".join(f"{k} {v}" for k, v in E.counts(items).items() if v)
+    typer.echo(f"evidence: {kinds} ({len(dropped)} dataset rows left out: circular without a recount, or broken)")
+    for ev in evaluations:
+        typer.echo(f"{ev.name}, over {ev.n} training runs:")
+        for m, s in ev.scores.items():
+            cov = "" if s.coverage is None else f", 80% interval covers {s.coverage:.0%}"
+            typer.echo(f"  {m:36s} median |log10 error| {s.median_abs_log10:.3f}, within 2x {s.within_2x:.0%}{cov}")
+    typer.echo(f"shipped: {why}")
+    typer.echo(f"wrote {len(table) + len(measured)} groups to {written}")
     if not shipped:
         typer.echo(f"use it with --defaults {written}")

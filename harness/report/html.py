@@ -27,7 +27,13 @@ from typing import Any
 
 from harness.estimate import dataset as D
 from harness.estimate.apply import estimate_row
-from harness.estimate.calibrate import Evaluation, defaults_table, measured_rows, observations_from_systems
+from harness.estimate.calibrate import (
+    Evaluation,
+    defaults_table,
+    fit,
+    measured_rows,
+    observations_from_systems,
+)
 from harness.estimate.calibrate import evaluate as run_evaluation
 from harness.estimate.defaults import TABLE_NAME, DefaultRow, load_defaults
 from harness.report import plots
@@ -112,8 +118,8 @@ def _defaults(systems: D.Systems, defaults_path: str | Path | None, boots: int,
     if committed:
         return committed, f"shipped table {TABLE_NAME}"
     obs, _ = observations_from_systems(systems)
-    if obs:
-        return (defaults_table(obs, boots=boots, seed=seed),
+    if sum(o.evidence_class == "training run" for o in obs) >= 5:
+        return (defaults_table(fit(obs)),
                 f"fitted from this dataset for this report ({len(obs)} systems; "
                 "no defaults table given or committed)")
     return [], ("Epoch's fixed rule (0.3 language, 0.4 other): "
@@ -146,7 +152,7 @@ def build_report(dataset_path: str | Path, defaults_path: str | Path | None = No
         measured += measured_rows(store_rows, seed=seed)
     if evaluation is None and evaluate:
         obs, _ = observations_from_systems(systems)
-        evaluation = run_evaluation(obs) if len(obs) >= 3 else None
+        evaluation = run_evaluation(obs) if sum(o.evidence_class == "training run" for o in obs) >= 5 else None
     ctx = _Context(
         systems=systems,
         table=[r for r in table if not r.group.startswith("measured")],
