@@ -17,15 +17,15 @@ from harness.hardware.table import (
 
 __all__ = [
     "DEVICE_TYPES",
-    "DeviceType",
-    "device_accelerator",
     "KINDS",
     "PRECISIONS",
     "Accelerator",
+    "DeviceType",
     "PrecisionUnsupported",
     "UnknownHardware",
     "canonical_precision",
     "cores_per_chip",
+    "device_accelerator",
     "generation",
     "load_table",
     "resolve",

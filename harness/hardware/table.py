@@ -36,7 +36,6 @@ query must agree with the row's vendor ("Intel A100" is refused, not read as an 
 from __future__ import annotations
 
 import csv
-import difflib
 import functools
 import io
 import math
@@ -45,6 +44,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
+
+from harness.hardware.names import compact, normalise, optional, ratio, tokens, vendor_key
 
 __all__ = [
     "KINDS",
@@ -299,100 +300,6 @@ def load_table(path: str | Path | None = None) -> dict[str, Accelerator]:
 
 # ---------------------------------------------------------------------------------------- matching
 
-# leading words dropped before matching, with the vendor each implies ("tesla" is NVIDIA's product line)
-_VENDOR_PREFIXES = {
-    "nvidia": "nvidia",
-    "tesla": "nvidia",
-    "google": "google",
-    "amd": "amd",
-    "intel": "intel",
-    "habana": "intel",
-    "huawei": "huawei",
-    "amazon": "amazon",
-    "aws": "amazon",
-    "graphcore": "graphcore",
-    "cerebras": "cerebras",
-    "apple": "apple",
-}
-# words a query may leave out: form factor, memory, product line, architecture
-_OPTIONAL = frozenset(
-    {
-        "sxm",
-        "sxm2",
-        "sxm3",
-        "sxm4",
-        "sxm5",
-        "sxm6",
-        "pcie",
-        "oam",
-        "dgxs",
-        "hgx",
-        "nvl",
-        "hbm",
-        "hbm2",
-        "hbm2e",
-        "hbm3",
-        "hbm3e",
-        "gddr5",
-        "gddr5x",
-        "gddr6",
-        "gddr6x",
-        "geforce",
-        "gtx",
-        "quadro",
-        "radeon",
-        "instinct",
-        "habana",
-        "grace",
-        "kepler",
-        "maxwell",
-        "pascal",
-        "volta",
-        "turing",
-        "ampere",
-        "ada",
-        "lovelace",
-        "hopper",
-        "blackwell",
-        "generation",
-        "trillium",
-    }
-)
-_MEMORY = re.compile(r"\d+gb")
-_SXM = re.compile(r"sxm\d")
-
-
-def _normalise(name: str) -> tuple[str, str | None]:
-    """(lower-case words joined by single spaces, vendor implied by a dropped prefix)."""
-    text = re.sub(r"\((r|tm|c)\)", " ", name.lower())  # "Intel(R) Arc(TM)": trademark marks are noise
-    text = re.sub(r"[^a-z0-9]+", " ", text)
-    text = re.sub(r"\b(\d+)\s+gb\b", r"\1gb", text)
-    words = text.split()
-    vendor: str | None = None
-    while len(words) > 1 and words[0] in _VENDOR_PREFIXES:
-        vendor = vendor or _VENDOR_PREFIXES[words[0]]
-        words.pop(0)
-    return " ".join(words), vendor
-
-
-def _compact(normalised: str) -> str:
-    return normalised.replace(" ", "")
-
-
-def _tokens(normalised: str) -> frozenset[str]:
-    words = set(normalised.split())
-    words |= {"sxm" for w in words if _SXM.fullmatch(w)}  # "A100 SXM" names SXM4 parts
-    return frozenset(words)
-
-
-def _optional(word: str) -> bool:
-    return word in _OPTIONAL or _MEMORY.fullmatch(word) is not None
-
-
-def _vendor_key(vendor: str) -> str:
-    return _VENDOR_PREFIXES.get(vendor.strip().lower(), vendor.strip().lower())
-
-
 @dataclass(frozen=True)
 class _Index:
     rows: tuple[Accelerator, ...]
@@ -409,15 +316,15 @@ def _build_index(rows: tuple[Accelerator, ...]) -> _Index:
     for acc in rows:
         names: list[str] = []
         for label in (acc.name, *acc.aliases):
-            norm, _ = _normalise(label)
-            key = _compact(norm)
+            norm, _ = normalise(label)
+            key = compact(norm)
             other = exact.get(key)
             if other is not None and other is not acc:
                 raise ValueError(f"peaks table: {label!r} names both {other.name!r} and {acc.name!r}")
             exact[key] = acc
             names.append(norm)
         for label in acc.default_for:
-            key = _compact(_normalise(label)[0])
+            key = compact(normalise(label)[0])
             if key in exact and exact[key] is not acc:
                 raise ValueError(
                     f"peaks table: default {label!r} of {acc.name!r} is a name of {exact[key].name!r}"
@@ -425,7 +332,7 @@ def _build_index(rows: tuple[Accelerator, ...]) -> _Index:
             if key in defaults and defaults[key] is not acc:
                 raise ValueError(f"peaks table: {label!r} is the default of two rows")
             defaults[key] = acc
-        keys.append((acc, tuple(dict.fromkeys(names)), tuple(_tokens(n) for n in dict.fromkeys(names))))
+        keys.append((acc, tuple(dict.fromkeys(names)), tuple(tokens(n) for n in dict.fromkeys(names))))
     return _Index(rows, exact, defaults, tuple(keys))
 
 
@@ -437,18 +344,9 @@ def _index(path: str | None) -> _Index:
 def _token_matches(index: _Index, query: frozenset[str]) -> list[Accelerator]:
     found = []
     for acc, _names, token_sets in index.keys:
-        if any(query <= ks and all(_optional(w) for w in ks - query) for ks in token_sets):
+        if any(query <= ks and all(optional(w) for w in ks - query) for ks in token_sets):
             found.append(acc)
     return found
-
-
-@functools.lru_cache(maxsize=65536)
-def _ratio(a: str, b: str) -> float:
-    """difflib's similarity ratio, 0 where cheap upper bounds already put it below 0.5."""
-    if 2 * min(len(a), len(b)) < 0.5 * (len(a) + len(b)):
-        return 0.0
-    matcher = difflib.SequenceMatcher(None, a, b)
-    return matcher.ratio() if matcher.quick_ratio() >= 0.5 else 0.0
 
 
 def _candidates(index: _Index, norm: str, limit: int = 5) -> tuple[str, ...]:
@@ -456,9 +354,9 @@ def _candidates(index: _Index, norm: str, limit: int = 5) -> tuple[str, ...]:
     words = norm.split()
     scored = []
     for acc, names, token_sets in index.keys:
-        whole = max(_ratio(norm, n) for n in names)
+        whole = max(ratio(norm, n) for n in names)
         row_words = sorted(set().union(*token_sets))
-        per_word = sum(max(_ratio(w, rw) for rw in row_words) for w in words) / len(words)
+        per_word = sum(max(ratio(w, rw) for rw in row_words) for w in words) / len(words)
         score = max(whole, per_word)
         if score >= 0.6:
             scored.append((-score, acc.name))
@@ -466,16 +364,16 @@ def _candidates(index: _Index, norm: str, limit: int = 5) -> tuple[str, ...]:
 
 
 def _vendor_ok(acc: Accelerator, vendor: str | None) -> bool:
-    return vendor is None or _vendor_key(acc.vendor) == vendor
+    return vendor is None or vendor_key(acc.vendor) == vendor
 
 
 @functools.lru_cache(maxsize=4096)
 def _resolve(name: str, path: str | None, allow_default: bool) -> Accelerator:
     index = _index(path)
-    norm, vendor = _normalise(name)
+    norm, vendor = normalise(name)
     if not norm:
         raise UnknownHardware(f"empty hardware name {name!r}")
-    key = _compact(norm)
+    key = compact(norm)
 
     def refuse_vendor(found: list[Accelerator]) -> UnknownHardware:
         others = ", ".join(f"{a.name} ({a.vendor})" for a in found[:5])
@@ -490,7 +388,7 @@ def _resolve(name: str, path: str | None, allow_default: bool) -> Accelerator:
             raise refuse_vendor([hit])
         return hit
 
-    every = _token_matches(index, _tokens(norm))
+    every = _token_matches(index, tokens(norm))
     found = [a for a in every if _vendor_ok(a, vendor)]
     if len(found) == 1:
         return found[0]
