@@ -79,6 +79,8 @@ PER_ELEMENT: dict[str, tuple[int, str]] = {
     "dropout": (2, "draw a mask, multiply"),
     "embedding_backward": (1, "one add per gradient element scattered into the table"),
     "loss_per_element": (3, "subtract, square or log-prob pick, add"),
+    "interpolate_lerp": (3, "a + w (b - a) per lerp; per output element linear 1, bilinear 3, trilinear 7 lerps"),
+    "interpolate_cubic": (7, "4 taps, 4 multiply + 3 add per 1-D cubic; bicubic 5 per output element"),
 }
 
 # Optimizer update cost per parameter element, derived op by op from torch.optim's

@@ -31,6 +31,7 @@ import torch
 import torch.nn as nn
 
 import models
+from harness.counting.attention import AttentionHint
 from models import ModelInputError
 
 Kind = Literal["zoo", "python", "hf"]
@@ -39,18 +40,6 @@ HF_DEFAULT_SEQ = 128  # an hf: decoder's sequence length unless --seq (capped by
 
 class SourceError(ModelInputError):
     """A model source that cannot be loaded; the message is one line naming the fix."""
-
-
-@dataclass(frozen=True)
-class AttentionHint:
-    """What a model declares about its attention masks, for counting where mask values are unknown.
-
-    `causal`: every attention of the model is causal (a decoder-only LM); None when not declared.
-    `window`: keys a query sees in a sliding window (itself included), None when there is none.
-    """
-
-    causal: bool | None = None
-    window: int | None = None
 
 
 @dataclass(frozen=True)

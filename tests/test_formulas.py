@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from harness import count_flops
 from harness.conventions import Category
+from harness.counting import attention as attn
 from harness.counting import formulas as fm
 
 
@@ -39,10 +40,10 @@ def test_conv3d_and_conv1d():
 
 
 def test_attention_pairs():
-    assert fm.attention_pairs(4, 4, False) == 16
-    assert fm.attention_pairs(4, 4, True) == 10  # 1+2+3+4
-    assert fm.attention_pairs(2, 5, True) == 3  # rows see 1, 2 keys
-    assert fm.attention_pairs(5, 2, True) == 1 + 2 + 2 + 2 + 2
+    assert attn.attention_pairs(4, 4, False) == 16
+    assert attn.attention_pairs(4, 4, True) == 10  # 1+2+3+4
+    assert attn.attention_pairs(2, 5, True) == 3  # rows see 1, 2 keys
+    assert attn.attention_pairs(5, 2, True) == 1 + 2 + 2 + 2 + 2
 
 
 @pytest.mark.parametrize(
@@ -128,11 +129,11 @@ def test_registry_rejects_duplicates():
 
 def test_sdpa_formula_terms():
     # B=2, H=3, S=5, T=7, D=4, E=6: Q K^T 2*6*5*7*4 = 1680, P V 2*6*5*7*6 = 2520
-    flops, saved, _ = fm.attention_flops((2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 6), False, False)
+    flops, saved, _ = attn.attention_flops((2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 6), False, False)
     assert flops[Category.ATTENTION] == 1680 + 2520
     assert flops[Category.SOFTMAX] == 3 * 6 * 5 * 7
     assert saved == 0
-    bwd, saved_b, recompute = fm.attention_flops((2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 6), True, True)
+    bwd, saved_b, recompute = attn.attention_flops((2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 6), True, True)
     assert bwd[Category.ATTENTION] == 2 * (1680 + 2520)
     assert recompute == 1680
     assert saved_b == 2 * 2 * 6 * (35 - 15) * (4 + 6)  # causal keeps 1+2+3+4+5 = 15 of 35 pairs

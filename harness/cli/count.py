@@ -8,29 +8,37 @@ import typer
 
 from harness.cli._common import FORMATS, PHASES, app, check_device, choose, fail
 
+MAX_BATCH = 2**31 - 1  # a batch or sequence beyond this overflows torch's 64-bit sizes in wide layers
+
 
 @app.command()
 def count(
-    model: str = typer.Argument(..., help="a name from the model registry"),
+    model: str = typer.Argument(..., help="a zoo name, FILE.py:FUNCTION, package.module:FUNCTION or hf:PATH/config.json"),
     batch: int = typer.Option(None, "--batch", help="batch size (default: the model's)"),
     seq: int = typer.Option(None, "--seq", help="sequence length (default: the model's)"),
     phase: str = typer.Option("forward", "--phase", help="forward | train"),
-    optimizer: str = typer.Option("adam", "--optimizer", help="train only: sgd | adam | adamw | none"),
+    optimizer: str = typer.Option(None, "--optimizer", help="train only: sgd | adam | adamw | none (default adam)"),
     device: str = typer.Option("meta", "--device", help="meta | cpu | cuda"),
     counters: str = typer.Option("own", "--counters", help="own | all | a comma list of counters"),
-    attention: str = typer.Option("full", "--attention", help="causal attention as the full square or the causal triangle"),
+    attention: str = typer.Option("full", "--attention", help="masked attention as the full square or only the kept (causal) pairs"),
+    overrides: list[str] = typer.Option([], "--set", help="hf: sources: change a config field, key=value (repeatable)"),
     fmt: str = typer.Option("table", "--format", help="table | json | csv"),
 ) -> None:
     """Count the FLOP of one step of MODEL, by category, phase and module."""
-    import models
     from harness.conventions import OPTIMIZER_PER_PARAM
     from harness.counting.adapters import ADAPTERS
 
     choose(phase, PHASES, "phase")
     choose(fmt, FORMATS, "format")
     choose(attention, ("full", "causal"), "attention convention")
-    choose(optimizer, (*OPTIMIZER_PER_PARAM, "none"), "optimizer")
+    if optimizer is not None:
+        choose(optimizer, (*OPTIMIZER_PER_PARAM, "none"), "optimizer")
+        if phase == "forward":
+            fail(f"--optimizer {optimizer} counts an optimizer step, which only a training step has; add --phase train or drop --optimizer")
     check_device(device)
+    for value, flag in ((batch, "--batch"), (seq, "--seq")):
+        if value is not None and value > MAX_BATCH:
+            fail(f"{flag} {value} is too large to count: at most {MAX_BATCH:,}")
     names: list[str] | None = []
     if counters == "all":
         names = None
@@ -39,23 +47,36 @@ def count(
         for n in names:
             choose(n, ("own", "all", *ADAPTERS), "counter")
         names = [n for n in names if n != "own"]
-    try:
-        entry = models.get(model)
-        inputs = entry.inputs(batch, seq, device)
-    except models.ModelInputError as e:
-        fail(str(e))
 
-    from harness.counting.api import count_flops
+    from harness.sources import SourceError, resolve
+
+    train = phase == "train"
+    try:
+        loaded = resolve(model, overrides).load(batch, seq, device, train=train)
+    except SourceError as e:
+        fail(str(e))
+    except (RuntimeError, ValueError, OverflowError) as e:  # a size torch cannot hold
+        fail(f"cannot build {model} at batch {batch}, seq {seq}: {str(e).splitlines()[0][:200]}; try a smaller --batch or --seq")
+
+    from harness.counting.api import CountError, count_flops
     from harness.report.count_view import render
 
-    net = entry.build(device)
-    result = count_flops(
-        net,
-        inputs,
-        phase=phase,  # type: ignore[arg-type]
-        optimizer=None if phase == "forward" or optimizer == "none" else optimizer,
-        attention=attention,  # type: ignore[arg-type]
-    )
+    try:
+        result = count_flops(
+            loaded.module,
+            loaded.inputs,
+            phase=phase,  # type: ignore[arg-type]
+            optimizer=None if not train or optimizer == "none" else (optimizer or "adam"),
+            attention=attention,  # type: ignore[arg-type]
+            hint=loaded.attention,
+        )
+    except CountError as e:
+        fail(str(e))
+    except (RuntimeError, OverflowError) as e:
+        text = str(e).splitlines()[0][:200]
+        if "overflow" in text.lower() or "too large" in text.lower() or "size" in text.lower():
+            fail(f"batch {batch}, seq {seq} is too large to count ({text}); try a smaller --batch or --seq")
+        fail(f"counting {loaded.name} failed: {type(e).__name__}: {text}")
     rows = []
     if names is None or names:
         from rich.console import Console
@@ -63,5 +84,5 @@ def count(
         from harness.counting.reconcile import reconcile
 
         with Console(stderr=True).status("running the other counters and their coverage probes ..."):
-            rows = reconcile(net, inputs, names, ours=result if phase == "forward" else None)
-    render(entry.name, result, rows, fmt, sys.stdout)
+            rows = reconcile(loaded.module, loaded.inputs, names, ours=result if phase == "forward" else None)
+    render(loaded.name, result, rows, fmt, sys.stdout)

@@ -8,8 +8,11 @@ from typing import Any, Literal
 import torch
 
 from harness.conventions import OPTIMIZER_PER_PARAM, AttentionConvention, Category, Phase
-from harness.counting.engine import Tally, counting
+from harness.counting.attention import AttentionHint
+from harness.counting.engine import CountError, Tally, counting
 from harness.counting.result import FlopCount, freeze
+
+__all__ = ["CountError", "OPTIMIZERS", "count_flops"]
 
 PhaseName = Literal["forward", "train"]
 OPTIMIZERS = tuple(OPTIMIZER_PER_PARAM)
@@ -22,6 +25,7 @@ def count_flops(
     optimizer: str | None = None,
     loss_fn: Callable[[Any], torch.Tensor] | None = None,
     attention: Literal["full", "causal"] = "full",
+    hint: AttentionHint | None = None,
 ) -> FlopCount:
     """Count the FLOP (2 per multiply-accumulate) of running `model(*inputs)`.
 
@@ -32,7 +36,13 @@ def count_flops(
     The step itself is not run, so the model's weights are left as they were; gradients the
     count created (on parameters and on leaf inputs) are cleared again.
 
-    The same model gives the same integer on the meta device, on CPU and on CUDA.
+    attention="causal" makes `total` count only the (query, key) pairs a mask keeps (the causal
+    triangle, a sliding window, a boolean mask's True entries); the full square is kept beside it.
+    `hint` is what the model declares about its masks (causality, a sliding window), used where
+    a mask's values are unknown (the meta device).
+
+    The same model gives the same integer on the meta device, on CPU and on CUDA. A model that
+    reads tensor values cannot run on the meta device: that raises CountError, one line.
     """
     if phase not in ("forward", "train"):
         raise ValueError(f"phase must be 'forward' or 'train', not {phase!r}")
@@ -42,7 +52,7 @@ def count_flops(
         raise ValueError("an optimizer step is only counted with phase='train'")
     convention = AttentionConvention(attention)
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
-    tally = Tally(convention=convention)
+    tally = Tally(convention=convention, hint=hint or AttentionHint())
     params = [p for p in model.parameters() if p.requires_grad]
     leaves = params + [x for x in inputs if isinstance(x, torch.Tensor) and x.is_leaf and x.requires_grad]
     had_grad = {id(t) for t in leaves if t.grad is not None}
@@ -75,6 +85,9 @@ def count_flops(
         tally.by_module,
         tally.by_op,
         tally.uncounted,
+        uncounted_elements=tally.uncounted_elements,
+        counted_elements=tally.counted_elements,
+        notes=tuple(tally.notes),
         convention=convention,
         causal_saved=tally.causal_saved,
         recompute=tally.recompute,

@@ -28,10 +28,13 @@ from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from harness.conventions import AttentionConvention, Category, Phase
 from harness.counting import formulas as F
+from harness.counting import kernels as K
+from harness.counting.attention import ATTENTION_BACKWARD, ATTENTION_KERNELS, AttentionHint, UnknownValues
 from harness.counting.regions import META_OUTPUTS, REGIONS, RegionCount
 
-_FUSED_FORWARD = set(F.FUSED_ATTENTION_FORWARD)
-_FUSED_BACKWARD = set(F.FUSED_ATTENTION_BACKWARD)
+
+class CountError(ValueError):
+    """A model the counter cannot run as given; the message is one line naming the fix."""
 
 
 @dataclass
@@ -44,6 +47,10 @@ class Tally:
     by_module: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_op: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     uncounted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    uncounted_elements: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    counted_elements: int = 0  # output elements of ops with arithmetic that were counted
+    notes: dict[str, None] = field(default_factory=dict)  # ordered set of what the reader must know
+    hint: AttentionHint = field(default_factory=AttentionHint)
     convention: AttentionConvention = AttentionConvention.FULL
     causal_saved: int = 0  # FLOP the causal triangle leaves out of the full square
     recompute: int = 0
@@ -75,7 +82,7 @@ class Tally:
     def add_attention(self, op: str, flops: F.Flops, saved: int) -> None:
         """Add attention FLOP under the chosen convention; keep the other one's difference."""
         self.causal_saved += saved
-        if self.convention is AttentionConvention.CAUSAL:
+        if self.convention is AttentionConvention.CAUSAL and saved:
             flops = dict(flops)
             flops[Category.ATTENTION] -= saved
         self.add(op, flops)
@@ -106,14 +113,32 @@ class _OpCounter(TorchDispatchMode):
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        on_meta = _any_meta(args, kwargs)
+        if not self.tally.suppress and _decomposes(func):
+            with self:  # an op torch would have decomposed outside inference mode: count its parts
+                out = func.decompose(*args, **kwargs)
+            if out is not NotImplemented:
+                return out
+        try:
+            if on_meta and func in K.META_KERNELS:
+                out = K.META_KERNELS[func](args, kwargs)
+            else:
+                out = func(*args, **kwargs)
+        except (RuntimeError, NotImplementedError) as e:
+            if not on_meta:
+                raise
+            name = F.op_name(func) if isinstance(func, torch._ops.OpOverload) else str(func)
+            raise CountError(
+                f"{name} failed on the meta device ({str(e).splitlines()[0][:160]}); tensors there hold no values, "
+                "so a model that reads them (.item(), nonzero, a data-dependent shape) must be counted with --device cpu"
+            ) from None
         self.record(func, args, kwargs, out)
         return out
 
     def record(self, func: Any, args: tuple, kwargs: dict, out: Any) -> None:
         tally = self.tally
         if tally.suppress:
-            if getattr(func, "_overloadpacket", None) in _FUSED_BACKWARD and tally.open_regions:
+            if getattr(func, "_overloadpacket", None) in ATTENTION_BACKWARD and tally.open_regions:
                 tally.open_regions[-1][1] = True  # this region's backward recomputes
             return
         if not isinstance(func, torch._ops.OpOverload):
@@ -121,22 +146,51 @@ class _OpCounter(TorchDispatchMode):
             return
         name = F.op_name(func)
         packet = func._overloadpacket
-        if packet in _FUSED_FORWARD or packet in _FUSED_BACKWARD:
-            a = F.normalise_args(func, args, kwargs)
-            backward = packet in _FUSED_BACKWARD
-            flops, saved, recompute = F.attention_flops(
-                a["query"].shape, a["key"].shape, a["value"].shape, bool(a.get("is_causal")), backward
-            )
+        if packet in ATTENTION_KERNELS:
+            try:
+                flops, saved, recompute = ATTENTION_KERNELS[packet](F.normalise_args(func, args, kwargs))
+            except UnknownValues as e:
+                tally.uncounted[name] += 1
+                tally.notes[f"{name}: {e}"] = None
+                return
             tally.recompute += recompute
             tally.add_attention(name, flops, saved)
         elif func in F.FORMULAS:
             tally.add(name, F.FORMULAS[func](F.normalise_args(func, args, kwargs), out))
         elif F.is_zero_cost(func):
             tally.add(name, {})
+            return
         elif F.is_pointwise(func):
             tally.add(name, F.DEFAULT_POINTWISE({}, out))
         else:
             tally.uncounted[name] += 1
+            tally.uncounted_elements[name] += _elements(out)
+            return
+        tally.counted_elements += _elements(out)
+
+
+def _any_meta(args: tuple, kwargs: dict) -> bool:
+    return any(isinstance(x, torch.Tensor) and x.is_meta for x in tree_flatten((args, kwargs))[0])
+
+
+def _elements(out: Any) -> int:
+    """Elements of an op's tensor outputs (a nested tensor's values count too)."""
+    total = 0
+    for t in tree_flatten(out)[0]:
+        if isinstance(t, torch.Tensor):
+            total += t.values().numel() if t.is_nested else t.numel()
+    return total
+
+
+def _decomposes(func: Any) -> bool:
+    """An op with no formula of its own that torch would decompose (CompositeImplicitAutograd).
+
+    Outside inference mode these never reach the dispatch mode; inside it (autograd is off)
+    they arrive whole, and are counted from their decomposition.
+    """
+    if not isinstance(func, torch._ops.OpOverload) or func in F.FORMULAS or func._overloadpacket in ATTENTION_KERNELS:
+        return False
+    return torch._C._dispatch_has_kernel_for_dispatch_key(func.name(), "CompositeImplicitAutograd")
 
 
 class _RegionExit(torch.autograd.Function):
@@ -208,8 +262,11 @@ class _RegionCounter(TorchFunctionMode):
         if region is None:
             return func(*args, **kwargs)
         name, formula = region
-        count = formula(args, kwargs)
         tally = self.tally
+        with tally.suppressed():  # a formula may read a mask's values: those ops are not the model's
+            count = formula(args, kwargs, tally.hint)
+        for note in count.notes:
+            tally.notes[note] = None
         tally.add_attention(name, count.forward, count.causal_saved_forward)
 
         flat, spec = tree_flatten((args, kwargs))

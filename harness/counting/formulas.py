@@ -100,18 +100,6 @@ def conv_flop(
     return FLOP_PER_MAC * batch * prod(spatial) * prod(w_shape)
 
 
-def attention_pairs(s_q: int, s_k: int, causal: bool) -> int:
-    """(query, key) pairs scored per head: the full square, or torch's top-left causal triangle.
-
-    Causal row i sees keys 0..i, so it scores min(i + 1, s_k) pairs.
-    """
-    if not causal:
-        return s_q * s_k
-    if s_q <= s_k:
-        return s_q * (s_q + 1) // 2
-    return s_k * (s_k + 1) // 2 + (s_q - s_k) * s_k
-
-
 # ---------------------------------------------------------------- matmul class
 
 
@@ -142,13 +130,18 @@ def _baddbmm(a: Mapping[str, Any], out: Any) -> Flops:
     }
 
 
-@register(aten.mv, aten.addmv)
+@register(aten.mv)
 def _mv(a: Mapping[str, Any], out: Any) -> Flops:
+    """[m, k] @ [k] -> [m]: 2 m k."""
+    m, k = a["self"].shape
+    return {Category.MATMUL: FLOP_PER_MAC * m * k}
+
+
+@register(aten.addmv)
+def _addmv(a: Mapping[str, Any], out: Any) -> Flops:
+    """self + [m, k] @ [k]: 2 m k, and the add as elementwise (as addmm's bias)."""
     m, k = a["mat"].shape
-    flops = {Category.MATMUL: FLOP_PER_MAC * m * k}
-    if "self" in a and a["self"] is not a["mat"]:
-        flops[Category.ELEMENTWISE] = numel(out)
-    return flops
+    return {Category.MATMUL: FLOP_PER_MAC * m * k, Category.ELEMENTWISE: numel(out)}
 
 
 @register(aten.dot, aten.vdot)
@@ -177,59 +170,6 @@ def _conv_backward(a: Mapping[str, Any], out: Any) -> Flops:
     if grad_bias:
         flops[Category.ELEMENTWISE] = numel(a["grad_output"])  # sum over N and space
     return flops
-
-
-# ---------------------------------------------------------------- fused attention kernels
-# Used when a fused kernel is seen outside F.scaled_dot_product_attention (which the engine
-# counts at the function level, so meta, CPU and CUDA agree). Layout [B, H, S, D].
-
-
-def attention_flops(
-    q_shape: Sequence[int],
-    k_shape: Sequence[int],
-    v_shape: Sequence[int],
-    causal: bool,
-    backward: bool,
-) -> tuple[Flops, int, int]:
-    """(flops by category, FLOP the causal triangle leaves out, FLOP a fused backward recomputes).
-
-    Forward: Q K^T  [b,h,s,d] @ [b,h,d,t] -> [b,h,s,t]: 2 b h s t d
-             P V    [b,h,s,t] @ [b,h,t,e] -> [b,h,s,e]: 2 b h s t e
-             softmax over [b,h,s,t]: 3 per element.
-    Backward: dV = P^T dO, dP = dO V^T, dQ = dS K, dK = dS^T Q: twice the forward matmuls;
-             softmax backward 4 per element. A flash-style kernel recomputes Q K^T (reported apart).
-    """
-    heads = prod(q_shape[:-2])
-    s_q, d = q_shape[-2], q_shape[-1]
-    s_k, e = k_shape[-2], v_shape[-1]
-    full = FLOP_PER_MAC * heads * s_q * s_k * (d + e)
-    kept = FLOP_PER_MAC * heads * attention_pairs(s_q, s_k, causal) * (d + e)
-    scores = heads * s_q * s_k
-    if backward:
-        recompute = FLOP_PER_MAC * heads * s_q * s_k * d
-        return (
-            {Category.ATTENTION: 2 * full, Category.SOFTMAX: cost("softmax_backward") * scores},
-            2 * (full - kept),
-            recompute,
-        )
-    return (
-        {Category.ATTENTION: full, Category.SOFTMAX: cost("softmax") * scores},
-        full - kept,
-        0,
-    )
-
-
-_FUSED_FORWARD = [
-    "_scaled_dot_product_flash_attention_for_cpu",
-    "_scaled_dot_product_flash_attention",
-    "_scaled_dot_product_efficient_attention",
-    "_scaled_dot_product_cudnn_attention",
-    "_scaled_dot_product_fused_attention_overrideable",
-]
-FUSED_ATTENTION_FORWARD = [getattr(aten, n) for n in _FUSED_FORWARD if hasattr(aten, n)]
-FUSED_ATTENTION_BACKWARD = [
-    getattr(aten, n + "_backward") for n in _FUSED_FORWARD if hasattr(aten, n + "_backward")
-]
 
 
 # ---------------------------------------------------------------- normalisation
@@ -471,7 +411,14 @@ ZERO_COST_NAMES = {
     "_fused_dropout", "detach_copy", "_reshape_alias_copy", "pad", "reflection_pad2d",
     "replication_pad2d", "_cudnn_init_dropout_state", "_efficientzerotensor", "sort", "topk",
     "record_stream", "set_.source_Storage", "_conj", "_neg_view", "_resolve_conj",
-    "_resolve_neg", "one_hot",
+    "_resolve_neg", "one_hot", "device",
+    # views that rewrite their own metadata in place
+    "squeeze_", "unsqueeze_", "transpose_", "t_", "as_strided_", "swapdims_", "swapaxes_",
+    # selections whose output size depends on values: data movement, no arithmetic
+    "nonzero", "nonzero_static", "argwhere", "masked_select", "_unique2", "unique_dim",
+    "unique_consecutive", "argsort", "msort", "kthvalue", "repeat_interleave",
+    "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d", "_upsample_nearest_exact1d",
+    "_upsample_nearest_exact2d", "_upsample_nearest_exact3d",
 }  # fmt: skip
 
 

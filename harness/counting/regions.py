@@ -17,7 +17,8 @@ from typing import Any
 import torch
 
 from harness.conventions import FLOP_PER_MAC, Category
-from harness.counting.formulas import Flops, attention_flops
+from harness.counting.attention import AttentionHint, sdpa_counts
+from harness.counting.formulas import Flops
 
 _VF = torch._C._VariableFunctions
 
@@ -34,7 +35,7 @@ class RegionCount:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-RegionFormula = Callable[[tuple, Mapping[str, Any]], RegionCount]
+RegionFormula = Callable[[tuple, Mapping[str, Any], AttentionHint | None], RegionCount]
 
 
 def _requires_grad(t: Any) -> bool:
@@ -46,18 +47,15 @@ def _requires_grad(t: Any) -> bool:
 _SDPA_ARGS = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale")
 
 
-def sdpa_region(args: tuple, kwargs: Mapping[str, Any]) -> RegionCount:
-    """F.scaled_dot_product_attention: see `formulas.attention_flops` for the terms.
+def sdpa_region(args: tuple, kwargs: Mapping[str, Any], hint: AttentionHint | None = None) -> RegionCount:
+    """F.scaled_dot_product_attention: see `attention.sdpa_counts` for the terms and the masks.
 
     Scaling, masking and dropout are not counted (they are folded into the kernels).
     With grouped-query attention (enable_gqa) every query head still scores every key.
     """
     a = dict(zip(_SDPA_ARGS, args)) | dict(kwargs)
-    q, k, v = a["query"], a["key"], a["value"]
-    causal = bool(a.get("is_causal", False))
-    fwd, saved_f, _ = attention_flops(q.shape, k.shape, v.shape, causal, backward=False)
-    bwd, saved_b, recompute = attention_flops(q.shape, k.shape, v.shape, causal, backward=True)
-    return RegionCount(fwd, bwd, saved_f, saved_b, recompute)
+    c = sdpa_counts(a["query"], a["key"], a["value"], a.get("attn_mask"), bool(a.get("is_causal", False)), hint)
+    return RegionCount(c.forward, c.backward, c.saved_forward, c.saved_backward, c.recompute, c.notes)
 
 
 # ---------------------------------------------------------------- recurrent layers
@@ -114,7 +112,7 @@ def _rnn_totals(
 def _rnn_region(kind: str) -> RegionFormula:
     """torch.lstm / gru / rnn_*: padded (input, hx, ...) or packed (data, batch_sizes, hx, ...)."""
 
-    def formula(args: tuple, kwargs: Mapping[str, Any]) -> RegionCount:
+    def formula(args: tuple, kwargs: Mapping[str, Any], hint: AttentionHint | None = None) -> RegionCount:
         second = args[1]
         packed = isinstance(second, torch.Tensor) and not second.is_floating_point()
         if packed:
@@ -144,7 +142,7 @@ def _add_counts(a: RegionCount, b: RegionCount) -> RegionCount:
 def _cell_region(kind: str) -> RegionFormula:
     """torch.lstm_cell / gru_cell / rnn_*_cell: (input, hx, w_ih, w_hh, b_ih, b_hh)."""
 
-    def formula(args: tuple, kwargs: Mapping[str, Any]) -> RegionCount:
+    def formula(args: tuple, kwargs: Mapping[str, Any], hint: AttentionHint | None = None) -> RegionCount:
         names = ("input", "hx", "w_ih", "w_hh", "b_ih", "b_hh")
         a = dict(zip(names, args)) | dict(kwargs)
         x = a["input"]
@@ -194,12 +192,12 @@ def one_hot_meta_output(args: tuple, kwargs: Mapping[str, Any]) -> torch.Tensor:
     return torch.empty((*indices.shape, classes), dtype=torch.int64, device="meta")
 
 
-def zero_region(args: tuple, kwargs: Mapping[str, Any]) -> RegionCount:
+def zero_region(args: tuple, kwargs: Mapping[str, Any], hint: AttentionHint | None = None) -> RegionCount:
     """A function that only moves or selects data: no arithmetic either way."""
     return RegionCount({}, {})
 
 
-def rms_norm_region(args: tuple, kwargs: Mapping[str, Any]) -> RegionCount:
+def rms_norm_region(args: tuple, kwargs: Mapping[str, Any], hint: AttentionHint | None = None) -> RegionCount:
     """torch.rms_norm (nn.RMSNorm): x / sqrt(mean(x^2) + eps) [* weight].
 
     Per element: square, mean, scale by rsqrt: 3; the weight multiply: 1. Backward: twice the

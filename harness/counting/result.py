@@ -16,7 +16,10 @@ class FlopCount:
     `total`, `by_category`, `by_phase` and `by_module` follow `attention_convention`;
     `total_full` and `total_causal` give both conventions. `by_module` is hierarchical:
     'blocks.3' includes 'blocks.3.attn'; '' is everything inside the model (the loss and the
-    optimizer step are outside it). `uncounted` maps op name -> calls of ops with no formula.
+    optimizer step are outside it). `uncounted` maps op name -> calls of ops with no formula,
+    `uncounted_elements` op name -> the elements those calls wrote (their size), beside
+    `counted_elements`, the elements written by ops that were counted. `notes` say what a reader
+    must know about the figure (a mask whose values were unknown, say).
     `recompute_flop` is what fused attention kernels recompute in the backward (hardware
     FLOP, not model FLOP; add it for HFU).
     """
@@ -28,6 +31,9 @@ class FlopCount:
     by_module: Mapping[str, int]
     by_op: Mapping[str, tuple[int, int]]
     uncounted: Mapping[str, int]
+    uncounted_elements: Mapping[str, int]
+    counted_elements: int
+    notes: tuple[str, ...]
     attention_convention: str
     causal_saved_flop: int
     recompute_flop: int
@@ -59,6 +65,13 @@ class FlopCount:
         calls = counted + self.uncounted_calls
         return self.uncounted_calls / calls if calls else 0.0
 
+    @property
+    def uncounted_size_share(self) -> float:
+        """Share of the output elements of ops with arithmetic written by uncounted ops."""
+        uncounted = sum(self.uncounted_elements.values())
+        total = uncounted + self.counted_elements
+        return uncounted / total if total else 0.0
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "total_flop": self.total,
@@ -70,6 +83,10 @@ class FlopCount:
             "by_phase_category": {p: dict(c) for p, c in self.by_phase_category.items()},
             "by_module": dict(self.by_module),
             "uncounted": dict(self.uncounted),
+            "uncounted_elements": dict(self.uncounted_elements),
+            "uncounted_share_calls": self.uncounted_share,
+            "uncounted_share_size": self.uncounted_size_share,
+            "notes": list(self.notes),
             "recompute_flop": self.recompute_flop,
             "device": self.device,
             "phase": self.phase,
@@ -82,6 +99,9 @@ def freeze(
     by_op: Mapping[str, list[int]],
     uncounted: Mapping[str, int],
     *,
+    uncounted_elements: Mapping[str, int] | None = None,
+    counted_elements: int = 0,
+    notes: tuple[str, ...] = (),
     convention: AttentionConvention,
     causal_saved: int,
     recompute: int,
@@ -103,6 +123,9 @@ def freeze(
         by_module=ro(dict(sorted(by_module.items(), key=lambda kv: _natural(kv[0])))),
         by_op=ro({k: (v[0], v[1]) for k, v in sorted(by_op.items())}),
         uncounted=ro(dict(sorted(uncounted.items()))),
+        uncounted_elements=ro(dict(sorted((uncounted_elements or {}).items()))),
+        counted_elements=counted_elements,
+        notes=tuple(notes),
         attention_convention=convention.value,
         causal_saved_flop=causal_saved,
         recompute_flop=recompute,
