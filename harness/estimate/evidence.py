@@ -18,7 +18,7 @@ utilisation it shows and the keys the defaults are looked up by (`defaults.Syste
 * `single-device`: the harness's own measured runs (results database), shown apart.
 
 "Clearly broken" rows are dropped with the reason: implied utilisation above 1 or below
-`dataset.LOW_UTILISATION`, GPU-hours read as hours, hours x chips against the chip-hours column,
+`findings.DATA_ERROR_UTILISATION`, GPU-hours read as hours, hours x chips against the chip-hours column,
 a fine-tune whose compute includes its base model, hardware that resolves to nothing.
 """
 
@@ -35,6 +35,7 @@ from typing import Any
 
 from harness.estimate import dataset as D
 from harness.estimate.defaults import SystemKeys, domain_key
+from harness.estimate.findings import DATA_ERROR_UTILISATION
 from harness.hardware.table import UnknownHardware, generation, resolve
 
 KINDS = ("counted", "dataset count", "recount", "reported MFU", "benchmark", "single-device")
@@ -96,8 +97,8 @@ def _utilisation(compute: float, row: D.SystemRow) -> float | None:
 def _plausible(u: float) -> str | None:
     if u > 1:
         return f"implied utilisation {u:.3g} > 1"
-    if u < D.LOW_UTILISATION:
-        return f"implied utilisation {u:.3g} < {D.LOW_UTILISATION}"
+    if u < DATA_ERROR_UTILISATION:
+        return f"implied utilisation {u:.3g} < {DATA_ERROR_UTILISATION}"
     return None
 
 
