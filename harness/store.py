@@ -7,9 +7,12 @@
   Keys a row gives that are not columns go, JSON-encoded, into the ``extra`` column.
 * **Provenance on every row.** The columns in :data:`PROVENANCE` are NOT NULL (``driver`` and
   ``cuda_version`` may be NULL on CPU); :func:`provenance` gathers them for the current process.
-* **Resume.** ``run_key`` is a deterministic hash of the configuration (:func:`run_key`,
-  :func:`run_key_for`); at most one ``status='ok'`` row per key (a partial UNIQUE index), while
-  'oom' and 'error' rows may repeat. :meth:`Store.has_ok` tells a sweep what to skip.
+* **Resume and repeats.** ``run_key`` is a deterministic hash of the configuration (:func:`run_key`,
+  :func:`run_key_for`); :meth:`Store.has_ok` tells a sweep what to skip. A second 'ok' row of a
+  key is refused (:class:`DuplicateRunError`) unless it is added as a repeat (``repeat=True``:
+  the next ``repeat`` number, decided inside the write transaction, so two processes measuring
+  the same configuration at once both keep their row) or replaces the first (``replace=True``).
+  'oom' and 'error' rows may repeat freely.
 * **Two writers at once.** WAL journal, a busy timeout, and every write in one ``BEGIN IMMEDIATE``
   transaction: a row is written whole or not at all, and two processes writing the same file both
   succeed.
@@ -26,6 +29,7 @@ from __future__ import annotations
 import enum
 import functools
 import hashlib
+import importlib.resources
 import json
 import math
 import os
@@ -40,16 +44,25 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
-SCHEMA_VERSION = 1
+from harness.hardware.host import cpu_name, driver_version
+
+SCHEMA_VERSION = 2
 """Version of the ``runs`` schema this code writes. Bump it together with an entry in MIGRATIONS."""
 
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {
+    # 2: every row names where its model came from; a configuration measured again (or by two
+    # processes at once) keeps every sample as a numbered repeat instead of refusing the second
+    2: [
+        "ALTER TABLE runs ADD COLUMN source TEXT",
+        "ALTER TABLE runs ADD COLUMN repeat INTEGER NOT NULL DEFAULT 0 CHECK (repeat >= 0)",
+        "UPDATE runs SET source = 'zoo:' || model",
+        "DROP INDEX runs_ok_key",
+        "CREATE UNIQUE INDEX runs_ok_key ON runs(run_key, repeat) WHERE status = 'ok'",
+    ],
+}
 """``MIGRATIONS[v]``: the SQL statements that upgrade a database from version ``v - 1`` to ``v``.
 
 Run in order, in the same transaction as the ``meta`` update, when an older file is opened.
-Version 1 is the first schema, so there is nothing yet. Example for a version 2::
-
-    MIGRATIONS[2] = ["ALTER TABLE runs ADD COLUMN hbm_bandwidth REAL"]
 """
 
 ENV_DB = "HARNESS_DB"
@@ -64,7 +77,7 @@ class StoreError(ValueError):
 
 
 class DuplicateRunError(StoreError):
-    """An 'ok' row with this run_key is already stored (pass ``replace=True`` to overwrite it)."""
+    """An 'ok' row with this run_key is already stored (pass ``repeat=True`` or ``replace=True``)."""
 
 
 class Column(NamedTuple):
@@ -100,6 +113,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("world_size", "INTEGER", "number of devices in the run", required=True, default=1,
            check="world_size >= 1"),
     Column("strategy", "TEXT", "parallelism: single, ddp, fsdp, ...", required=True, default="single"),
+    Column("source", "TEXT", "where the model came from: zoo:NAME, FILE.py:FUNC, pkg.mod:FUNC, hf:PATH, "
+           "module:CLASS"),
+    Column("repeat", "INTEGER", "0 for the first ok row of a run_key, 1, 2, ... for each measured again",
+           required=True, default=0, check="repeat >= 0"),
     # FLOP (1 multiply-accumulate = 2 FLOP)
     Column("flop_per_step", "INTEGER", "model FLOP of one step, all phases, no recomputation"),
     Column("hardware_flop_per_step", "INTEGER",
@@ -208,48 +225,13 @@ def run_key_for(row: Mapping[str, Any]) -> str:
     return run_key(**config)
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            fields = dict(
-                (k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in f) if v.strip()
-            )
-        for key in ("model name", "Hardware", "Processor", "cpu model"):
-            if fields.get(key):
-                return fields[key]
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown cpu"
-
-
-def _nvml_driver() -> str | None:
-    try:
-        import pynvml
-    except ImportError:
-        return None
-    try:
-        pynvml.nvmlInit()
-    except Exception:
-        return None
-    try:
-        version = pynvml.nvmlSystemGetDriverVersion()
-        return version.decode() if isinstance(version, bytes) else str(version)
-    except Exception:
-        return None
-    finally:
-        try:
-            pynvml.nvmlShutdown()
-        except Exception:
-            pass
-
-
 @functools.lru_cache(maxsize=1)
 def project_commit() -> str:
     """``git rev-parse --short HEAD`` of the project, '-dirty' if the tree has changes; else 'unknown'.
 
     Computed once per process: the code that runs is the code that was imported.
     """
-    root = Path(__file__).resolve().parent.parent
+    root = Path(str(importlib.resources.files("harness")))  # git finds the checkout from the package
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -264,11 +246,12 @@ def project_commit() -> str:
     return f"{commit}-dirty" if dirty else commit or "unknown"
 
 
-def provenance(device: Any = None) -> dict[str, Any]:
+def provenance(device: Any = None, name: str | None = None) -> dict[str, Any]:
     """The provenance columns for a measurement made now, in this process, on ``device``.
 
     ``device`` (a torch.device or a string such as 'cuda:0' or 'cpu'): default CUDA if available,
-    else CPU. Use as ``store.add({**provenance(device), **row})``.
+    else CPU. ``name``: the device's name where the caller knows it (MPS, XPU, XLA); else the CUDA
+    device name or the CPU model. Use as ``store.add({**provenance(device), **row})``.
     """
     try:
         import torch
@@ -283,15 +266,17 @@ def provenance(device: Any = None) -> dict[str, Any]:
         index = getattr(device, "index", None)
         if index is None and ":" in str(device):
             index = int(str(device).split(":")[1])
-    if kind == "cuda" and torch is not None and torch.cuda.is_available():
+    if name is not None:
+        pass
+    elif kind == "cuda" and torch is not None and torch.cuda.is_available():
         name = torch.cuda.get_device_name(torch.cuda.current_device() if index is None else index)
     else:
-        name = _cpu_model()
+        name = cpu_name()
 
     return {
         "device_name": name,
         "device_kind": kind,
-        "driver": _nvml_driver(),
+        "driver": driver_version(),
         "torch_version": torch.__version__ if torch is not None else "not installed",
         "cuda_version": torch.version.cuda if torch is not None else None,
         "hostname": socket.gethostname(),
@@ -473,7 +458,7 @@ def _ddl() -> list[str]:
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         "CREATE TABLE runs (\n  " + ",\n  ".join(cols) + "\n)",
         "CREATE UNIQUE INDEX runs_run_id ON runs(run_id)",
-        "CREATE UNIQUE INDEX runs_ok_key ON runs(run_key) WHERE status = 'ok'",
+        "CREATE UNIQUE INDEX runs_ok_key ON runs(run_key, repeat) WHERE status = 'ok'",
         "CREATE INDEX runs_key ON runs(run_key)",
         "CREATE INDEX runs_model_device ON runs(model, device_name)",
     ]
@@ -485,13 +470,20 @@ def _ddl() -> list[str]:
 class Store:
     """The results database. ``Store(path=None)``; use as a context manager or call :meth:`close`."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = BUSY_TIMEOUT_S):
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = BUSY_TIMEOUT_S,
+                 create: bool = True):
+        """``create=False``: open an existing database only (for reading); a missing file is refused
+        and nothing is created."""
         self.memory = str(path) == ":memory:"
         self.path = Path(":memory:") if self.memory else Path(path).expanduser() if path else default_path()
         self.timeout = timeout
         self._conn: sqlite3.Connection | None = None
         if not self.memory:
+            if not create and not self.path.exists():
+                raise StoreError(f"no results database at {self.path}: measure something with harness bench "
+                                 f"first, or {self._hint()}")
             self._check_location()
+            self._inspect_read_only()
         try:
             self._conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
@@ -526,6 +518,27 @@ class Store:
             raise StoreError(f"results database {p} is read-only; {self._hint()}")
         if not os.access(p.parent, os.W_OK | os.X_OK):  # WAL writes -wal and -shm files beside it
             raise StoreError(f"results database folder {p.parent} is read-only; {self._hint()}")
+
+    def _inspect_read_only(self) -> None:
+        """Refuse a file that is not a harness database before anything writes to it (WAL included)."""
+        p = self.path
+        if not p.exists() or p.stat().st_size == 0:
+            return
+        try:
+            conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True, timeout=self.timeout)
+        except sqlite3.Error as e:
+            raise self._error(e) from None
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.Error as e:
+            raise self._error(e) from None
+        finally:
+            conn.close()
+        if tables and not {"meta", "runs"} <= tables:
+            raise StoreError(
+                f"{p} is a SQLite file but not a harness results database (tables: "
+                f"{', '.join(sorted(tables))}); it was left untouched; {self._hint()}"
+            )
 
     def _error(self, e: sqlite3.Error) -> StoreError:
         msg = str(e).lower()
@@ -647,13 +660,14 @@ class Store:
 
     # -- writing
 
-    def add(self, row: Mapping[str, Any], *, replace: bool = False) -> str:
+    def add(self, row: Mapping[str, Any], *, replace: bool = False, repeat: bool = False) -> str:
         """Validate and write one row in one transaction; returns its run_id.
 
         Keys that are not columns go into ``extra``. A missing required column (provenance
         included) raises ValueError naming them. A second 'ok' row for a run_key raises
-        DuplicateRunError unless ``replace=True``, which swaps the old ok row for the new one
-        (in the same transaction).
+        DuplicateRunError, unless ``repeat=True`` (the row is kept beside the others with the
+        next ``repeat`` number) or ``replace=True`` (it swaps every earlier ok row of the key out).
+        Both are decided inside the write transaction, so concurrent writers cannot collide.
         """
         values = prepare_row(row)
         names = list(values)
@@ -662,15 +676,19 @@ class Store:
             with self._transaction() as conn:
                 if values["status"] == "ok":
                     old = conn.execute(
-                        "SELECT run_id FROM runs WHERE run_key = ? AND status = 'ok'", (values["run_key"],)
-                    ).fetchone()
-                    if old is not None:
-                        if not replace:
-                            raise DuplicateRunError(
-                                f"run_key {values['run_key']} already has an ok row (run_id {old[0]}); "
-                                "pass replace=True to overwrite it"
-                            )
-                        conn.execute("DELETE FROM runs WHERE run_id = ?", (old[0],))
+                        "SELECT run_id, repeat FROM runs WHERE run_key = ? AND status = 'ok' ORDER BY repeat",
+                        (values["run_key"],),
+                    ).fetchall()
+                    if old and replace:
+                        conn.execute("DELETE FROM runs WHERE run_key = ? AND status = 'ok'", (values["run_key"],))
+                        values["repeat"] = 0
+                    elif old and repeat:
+                        values["repeat"] = old[-1][1] + 1
+                    elif old:
+                        raise DuplicateRunError(
+                            f"run_key {values['run_key']} already has an ok row (run_id {old[0][0]}); "
+                            "pass repeat=True to keep both or replace=True to overwrite it"
+                        )
                 conn.execute(sql, [values[n] for n in names])
         except sqlite3.Error as e:
             raise self._error(e) from None
@@ -750,21 +768,19 @@ class Store:
     def export(self, path: str | os.PathLike[str], fmt: str | None = None, **filters: Any) -> int:
         """Write the rows (filtered as in :meth:`rows`) to csv | parquet | json; returns the row count.
 
-        ``fmt`` defaults to the file's suffix. The file is written beside the target and renamed
-        into place, so a failed export never leaves half a file.
+        The format is ``fmt``, else the file's suffix (:func:`export_format`; a mismatch is refused).
+        The file is written beside the target and renamed into place, so a failed export never
+        leaves half a file; a target that cannot be written raises StoreError naming it.
         """
         path = Path(path).expanduser()
-        fmt = (fmt or path.suffix.lstrip(".")).lower()
-        fmt = {"jsonl": "json", "pq": "parquet"}.get(fmt, fmt)
-        if fmt not in ("csv", "parquet", "json"):
-            raise ValueError(f"export format must be csv, parquet or json, got {fmt!r}")
+        fmt = export_format(path, fmt)
+        check_writable(path)
         if fmt == "parquet":
             try:
                 import pyarrow  # noqa: F401
             except ImportError:
                 raise StoreError("exporting Parquet needs pyarrow: pip install pyarrow") from None
         df = self.frame(**filters)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             if fmt == "csv":
@@ -774,6 +790,8 @@ class Store:
             else:
                 df.to_parquet(tmp, index=False, engine="pyarrow")
             os.replace(tmp, path)
+        except OSError as e:
+            raise StoreError(f"cannot write {path} ({e.strerror or e}); choose another --out") from None
         finally:
             tmp.unlink(missing_ok=True)
         return len(df)
@@ -795,6 +813,43 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
+
+
+EXPORT_SUFFIXES = {"csv": "csv", "json": "json", "jsonl": "json", "parquet": "parquet", "pq": "parquet"}
+"""File suffix -> export format."""
+
+
+def export_format(path: str | os.PathLike[str], fmt: str | None = None) -> str:
+    """The export format: ``fmt`` if given, else the suffix's; a suffix that says otherwise is refused."""
+    suffix = Path(path).suffix.lstrip(".").lower()
+    implied = EXPORT_SUFFIXES.get(suffix)
+    if fmt is None:
+        if implied is None:
+            raise ValueError(f"cannot tell the format of {path} from its suffix: name it .csv, .json or "
+                             ".parquet, or pass --format")
+        return implied
+    fmt = EXPORT_SUFFIXES.get(fmt.lower(), fmt.lower())
+    if fmt not in ("csv", "parquet", "json"):
+        raise ValueError(f"export format must be csv, parquet or json, got {fmt!r}")
+    if implied is not None and implied != fmt:
+        raise ValueError(f"{path} ends in .{suffix} but the format asked is {fmt}: rename the file or drop --format")
+    return fmt
+
+
+def check_writable(path: Path) -> None:
+    """A file can be written at ``path`` (its folder made if missing), or StoreError saying why not."""
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory: name a file inside it, e.g. {path / 'results.csv'}")
+    parent = path.parent
+    blocker = next((p for p in (parent, *parent.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise StoreError(f"cannot write {path}: {blocker} is a file, not a folder; choose another --out")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(f"cannot create the folder {parent} ({e.strerror or e}); choose another --out") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise StoreError(f"cannot write {path}: the folder {parent} is read-only; choose another --out")
 
 
 def describe_schema() -> str:

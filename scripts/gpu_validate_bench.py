@@ -172,9 +172,10 @@ def main() -> None:
             if time.time() - start > args.budget_s:
                 print(f"budget spent: skipping {cfg}", flush=True)
                 continue
-            B.measure([cfg], store=store, resume=False, on_result=lambda r: print(
-                f"{r.config.model} {r.config.precision} b{r.config.batch} {r.status} "
-                f"{(r.utilisation or 0):.1%} cv {(r.samples.cv if r.samples else 0):.2%} {r.error or ''}", flush=True))
+            for r in B.measure([cfg]):
+                store.add(r, repeat=True)
+                print(f"{r['model']} {r['precision']} b{r['batch']} {r['status']} {(r.get('utilisation') or 0):.1%} "
+                      f"cv {(r.get('seconds_cv') or 0):.2%} {r['error'] or ''}", flush=True)
         rows = store.rows()
         store.export(args.out / "results.csv", "csv")
     out["elapsed_s"] = time.time() - start

@@ -40,16 +40,21 @@ def main() -> None:
     db = str(args.out / "results.sqlite")
     out["torchrun"] = []
     for strategy in ("ddp", "fsdp"):
-        r = launch(cfg, 1, strategy, timeout_s=240, db=db)
+        r = launch(cfg, 1, strategy, timeout_s=240)
+        with Store(db) as store:
+            store.add(r.row, repeat=True)
         row = {k: getattr(r, k, None) for k in ("world_size", "strategy", "backend", "seconds_median", "utilisation",
                                                  "comm_share", "allreduce_algbw", "group_flop")}
         out["torchrun"].append(row)
         print("torchrun", row, flush=True)
     with Store(db) as store:
         sweep = B.sweep(BenchConfig("gpt2-xl", 1, 1024, precision="bf16", device="cuda", warmup=3, steps=10), 64)
-        results = B.measure(sweep, store=store, stop_on_oom=True, resume=False)
-    out["sweep"] = [{"batch": r.config.batch, "status": r.status, "utilisation": r.utilisation, "error": r.error}
-                    for r in results]
+        results = []
+        for row in B.measure(sweep, stop_on_oom=True):
+            store.add(row, repeat=True)
+            results.append(row)
+    out["sweep"] = [{"batch": r["batch"], "status": r["status"], "utilisation": r.get("utilisation"),
+                     "error": r["error"]} for r in results]
     for s in out["sweep"]:
         print("sweep", s, flush=True)
     (args.out / "scaleout.json").write_text(json.dumps(out, indent=1, default=str))

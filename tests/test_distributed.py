@@ -157,7 +157,7 @@ def _check(r, world, strategy):
 
 def test_ddp_scaling_on_two_processes(tmp_path):
     db = tmp_path / "runs.sqlite"
-    results = D.scaling(MODEL, BATCH, [1, 2], "ddp", steps=3, warmup=1, db=db, timeout_s=120)
+    results = D.scaling(MODEL, BATCH, [1, 2], "ddp", steps=3, warmup=1, timeout_s=120)
     assert [r.world_size for r in results] == [1, 2]
     for r in results:
         _check(r, r.world_size, "ddp")
@@ -165,12 +165,16 @@ def test_ddp_scaling_on_two_processes(tmp_path):
     assert one.scaling_efficiency == 1.0
     assert two.scaling_efficiency == pytest.approx(one.seconds_median / two.seconds_median)
     assert two.examples_per_s_per_chip == pytest.approx(BATCH / two.seconds_median)
+    assert not db.exists()  # the launcher measures; storing is the caller's
     with Store(db) as store:
+        ids = [store.add(r.row) for r in results]
         rows = store.rows()
     assert [(r["world_size"], r["strategy"], r["status"]) for r in rows] == [(1, "ddp", "ok"),
                                                                            (2, "ddp", "ok")]
     row = rows[1]
-    assert row["run_id"] == two.run_id and row["batch"] == BATCH
+    assert row["run_id"] == ids[1] and row["batch"] == BATCH
+    assert row["run_key"] == two.row["run_key"] and row["utc"] == two.row["utc"]  # the row shown is the row stored
+    assert row["peak_flop_per_s"] is None and row["ceiling_flop_per_s"] == two.ceiling_flop_per_s  # one device's
     assert row["flop_per_step"] == two.flop_per_step and row["seconds_median"] == two.seconds_median
     assert row["utilisation_ceiling"] == pytest.approx(two.utilisation_ceiling)
     out = io.StringIO()
@@ -185,23 +189,24 @@ def test_ddp_scaling_on_two_processes(tmp_path):
 
 def test_fsdp_on_two_processes(tmp_path):
     db = tmp_path / "runs.sqlite"
-    r = D.launch(cfg(), 2, "fsdp", 120, db=db, ceiling=False)
+    r = D.launch(cfg(), 2, "fsdp", 120, ceiling=False)
     _check(r, 2, "fsdp")
     assert r.ceiling_flop_per_s is None
     assert "2 x fsdp (gloo): step" in r.log  # rank 0's one-line summary
     numel = sum(p.numel() for p in models.get(MODEL).build("meta").parameters())
     assert sum(r.rank_local_param_numel) == numel  # the shards make the whole model
     with Store(db) as store:
+        store.add(r.row)
         assert [(x["world_size"], x["strategy"]) for x in store.rows()] == [(2, "fsdp")]
 
 
 def _leftovers(marker: str) -> list[int]:
-    """Processes whose command line names `marker` (the test's own database path)."""
+    """Processes whose environment carries `marker` (the test's own database path)."""
     found = []
     for p in Path("/proc").iterdir():
         if p.name.isdigit():
             try:
-                if marker.encode() in (p / "cmdline").read_bytes():
+                if f"HARNESS_TEST_MARK={marker}".encode() in (p / "environ").read_bytes():
                     found.append(int(p.name))
             except OSError:
                 pass
@@ -211,14 +216,14 @@ def _leftovers(marker: str) -> list[int]:
 def _failing(db):
     start = time.monotonic()
     with pytest.raises(D.DistError) as info:
-        D.launch(cfg(), 2, "ddp", 120, db=db, ceiling=False, env={D.FAIL_ENV: "1"})
+        D.launch(cfg(), 2, "ddp", 120, ceiling=False, env={D.FAIL_ENV: "1", "HARNESS_TEST_MARK": str(db)})
     return info.value, time.monotonic() - start
 
 
 def _hanging(db):
     start = time.monotonic()
     with pytest.raises(D.DistTimeout) as info:
-        D.launch(cfg(), 2, "ddp", 20, db=db, ceiling=False, env={D.HANG_ENV: "1"})
+        D.launch(cfg(), 2, "ddp", 20, ceiling=False, env={D.HANG_ENV: "1", "HARNESS_TEST_MARK": str(db)})
     return info.value, time.monotonic() - start
 
 

@@ -78,7 +78,7 @@ def test_out_of_memory_becomes_a_row(monkeypatch):
     def boom(*a, **k):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr("harness.measure.runner.time_step", boom)
+    monkeypatch.setattr("harness.measure.runner.measure_step", boom)
     r = run(BenchConfig("lenet-5", batch=2, steps=2, warmup=0), None, 1e11)
     assert r.status == "oom" and "out of memory" in r.error
 
@@ -86,7 +86,7 @@ def test_out_of_memory_becomes_a_row(monkeypatch):
 def test_sweep_stops_at_the_first_oom(monkeypatch, tmp_path):
     seen = []
 
-    def fake_run(cfg, peak, ceiling, sampler=None):
+    def fake_run(cfg, peak, ceiling, sampler=None, workload=None):
         seen.append(cfg.batch)
         status = "oom" if cfg.batch >= 8 else "ok"
         return _fake_result(cfg, status)
@@ -94,14 +94,19 @@ def test_sweep_stops_at_the_first_oom(monkeypatch, tmp_path):
     monkeypatch.setattr(B, "run", fake_run)
     monkeypatch.setattr(B.Ceilings, "get", lambda self, p: 1e11)
     with Store(tmp_path / "r.sqlite") as store:
-        results = B.measure(B.sweep(BenchConfig("lenet-5", 1, steps=1, warmup=0), 64), store=store, stop_on_oom=True)
+        rows = list(B.measure(B.sweep(BenchConfig("lenet-5", 1, steps=1, warmup=0), 64), stop_on_oom=True))
         assert seen == [1, 2, 4, 8]
-        assert [r.status for r in results] == ["ok", "ok", "ok", "oom"]
-        assert store.count() == 4
+        assert [r["status"] for r in rows] == ["ok", "ok", "ok", "oom"]
+        assert not store.count()  # measuring writes nothing: the caller stores
+        for row in rows:
+            store.add(row)
+        assert [r["run_key"] for r in store.rows()] == [r["run_key"] for r in rows]
         # run again: the three finished rows are skipped, the failed one is tried again
         seen.clear()
-        B.measure(B.sweep(BenchConfig("lenet-5", 1, steps=1, warmup=0), 64), store=store, stop_on_oom=True)
-        assert seen == [8]
+        skipped = []
+        list(B.measure(B.sweep(BenchConfig("lenet-5", 1, steps=1, warmup=0), 64), skip=store.has_ok,
+                       stop_on_oom=True, on_skip=lambda cfg, key: skipped.append(cfg.batch)))
+        assert seen == [8] and skipped == [1, 2, 4]
 
 
 def _fake_result(cfg, status):

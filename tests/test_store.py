@@ -118,7 +118,10 @@ def test_run_key_deterministic():
     a = st.run_key(model="m", batch=8, compile=True, seq=None)
     assert a == st.run_key(compile=1, batch=8.0, model="m")
     assert a != st.run_key(model="m", batch=16, compile=True)
-    assert len(a) == 16 and int(a, 16) >= 0
+    # the key is the first 16 hex digits of the SHA-256 of the canonical JSON (sorted keys, None dropped)
+    import hashlib
+    blob = '{"batch":8,"compile":1,"model":"m"}'
+    assert a == hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def test_wal_mode_on(db):
@@ -126,7 +129,7 @@ def test_wal_mode_on(db):
     assert mode == "wal"
     with sqlite3.connect(db.path) as other:
         assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert other.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "1"
+        assert other.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(st.SCHEMA_VERSION)
 
 
 def _writer(path: str, worker: int, n: int, barrier) -> None:
@@ -227,20 +230,106 @@ def test_older_schema_is_migrated(tmp_path, monkeypatch):
     path = tmp_path / "old.sqlite"
     with Store(path) as s:
         s.add(make_row())
-    monkeypatch.setattr(st, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(st, "MIGRATIONS", {2: ["ALTER TABLE runs ADD COLUMN hbm_bandwidth REAL"]})
+    v, nxt = st.SCHEMA_VERSION, st.SCHEMA_VERSION + 1
+    monkeypatch.setattr(st, "SCHEMA_VERSION", nxt)
+    monkeypatch.setattr(st, "MIGRATIONS", {**st.MIGRATIONS, nxt: ["ALTER TABLE runs ADD COLUMN hbm_bandwidth REAL"]})
     with Store(path) as s:
-        assert s.schema_version == 2 and s.count() == 1
+        assert s.schema_version == nxt and s.count() == 1
         conn = s._connection()
-        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
+        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(nxt)
         assert "hbm_bandwidth" in {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
-        assert s.rows()[0]["schema_version"] == 1  # the row keeps the version it was written under
+        assert s.rows()[0]["schema_version"] == v  # the row keeps the version it was written under
     # a missing migration is refused, and leaves the file as it was
-    monkeypatch.setattr(st, "SCHEMA_VERSION", 3)
-    with pytest.raises(StoreError, match="no migration to version 3"):
+    monkeypatch.setattr(st, "SCHEMA_VERSION", nxt + 1)
+    with pytest.raises(StoreError, match=f"no migration to version {nxt + 1}"):
         Store(path)
     with sqlite3.connect(path) as c:
-        assert c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
+        assert c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(nxt)
+
+
+def test_version_1_file_gains_source_and_repeats(tmp_path):
+    """A file written by schema 1 (no source, one ok row per key) opens as schema 2, rows kept."""
+    path = tmp_path / "v1.sqlite"
+    with Store(path) as s:
+        s.add(make_row())
+    with sqlite3.connect(path) as c:  # turn it back into what schema 1 wrote
+        c.execute("DROP INDEX runs_ok_key")
+        c.execute("ALTER TABLE runs DROP COLUMN source")
+        c.execute("ALTER TABLE runs DROP COLUMN repeat")
+        c.execute("CREATE UNIQUE INDEX runs_ok_key ON runs(run_key) WHERE status = 'ok'")
+        c.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    with Store(path) as s:
+        assert s.schema_version == 2
+        (row,) = s.rows()
+        assert row["source"] == f"zoo:{row['model']}" and row["repeat"] == 0
+        s.add(make_row(seconds_median=0.3), repeat=True)  # the new index takes a repeat
+        assert [r["repeat"] for r in s.rows()] == [0, 1]
+
+
+def test_repeats_keep_every_sample(db):
+    db.add(make_row(seconds_median=0.1))
+    db.add(make_row(seconds_median=0.2), repeat=True)
+    db.add(make_row(seconds_median=0.3), repeat=True)
+    assert [(r["repeat"], r["seconds_median"]) for r in db.rows()] == [(0, 0.1), (1, 0.2), (2, 0.3)]
+    db.add(make_row(seconds_median=0.4), replace=True)  # replace swaps every ok row of the key
+    assert [(r["repeat"], r["seconds_median"]) for r in db.rows()] == [(0, 0.4)]
+
+
+def test_foreign_sqlite_file_is_left_untouched(tmp_path):
+    path = tmp_path / "other.sqlite"
+    with sqlite3.connect(path) as c:
+        c.execute("CREATE TABLE people (name TEXT)")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="left untouched"):
+        Store(path)
+    assert path.read_bytes() == before  # still in rollback-journal mode: not switched to WAL
+    with sqlite3.connect(path) as c:
+        assert c.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert not (tmp_path / "other.sqlite-wal").exists()
+
+
+def test_reading_a_missing_database_creates_nothing(tmp_path):
+    path = tmp_path / "missing" / "dir" / "x.db"
+    with pytest.raises(StoreError, match="no results database at"):
+        Store(path, create=False)
+    assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize("name, fmt, message", [
+    ("x.parquet", "csv", "ends in .parquet but the format asked is csv"),
+    ("x.json", "parquet", "ends in .json"),
+    ("x.txt", None, "cannot tell the format"),
+    ("x.csv", "xlsx", "csv, parquet or json"),
+])
+def test_export_format_mismatch_refused(name, fmt, message):
+    with pytest.raises(ValueError, match=message):
+        st.export_format(name, fmt)
+
+
+def test_export_format_from_the_suffix():
+    assert [st.export_format(n) for n in ("a.csv", "a.JSON", "a.jsonl", "a.parquet", "a.pq")] == [
+        "csv", "json", "json", "parquet", "parquet"]
+    assert st.export_format("a.txt", "json") == "json"  # a suffix that says nothing does not object
+
+
+def test_export_to_unwritable_targets(db, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="is a file, not a folder"):
+        db.export(blocker / "r.csv")
+    with pytest.raises(StoreError, match="is a directory"):
+        db.export(tmp_path, "json")
+    assert not [p for p in (tmp_path, tmp_path.parent) for q in p.iterdir() if q.name.endswith(".tmp")]
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores the mode bits
+            pytest.skip("running as root: a read-only folder is still writable")
+        with pytest.raises(StoreError, match="read-only"):
+            db.export(locked / "r.csv")
+    finally:
+        locked.chmod(0o700)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
@@ -263,7 +352,7 @@ def test_parquet_without_pyarrow_says_pip_install(db, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     with pytest.raises(StoreError, match="pip install pyarrow"):
         db.export(tmp_path / "x.parquet")
-    with pytest.raises(ValueError, match="csv, parquet or json"):
+    with pytest.raises(ValueError, match="cannot tell the format"):
         db.export(tmp_path / "x.xlsx")
 
 

@@ -39,14 +39,36 @@ def check_device(device: str) -> str:
     return device
 
 
+MAX_BATCH = 2**31 - 1
+"""The largest batch any command accepts: torch sizes a tensor's dimension in 64 bits, but a batch
+this large already overflows the element count of every zoo model's activations."""
 
-def ints(text: str | None, what: str) -> list[int] | None:
+
+def ints(text: str | None, what: str, *, minimum: int = 1, maximum: int = MAX_BATCH) -> list[int] | None:
+    """A comma list of whole numbers, each in [minimum, maximum]; None when not given.
+
+    An empty list ('' or ',') is refused, not read as the default.
+    """
     if text is None:
         return None
+    parts = [v.strip() for v in text.split(",")]
+    if not any(parts):
+        fail(f"{what} is empty: give whole numbers separated by commas, e.g. {what} 8,16")
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+        values = [int(v) for v in parts if v]
     except ValueError:
         fail(f"{what} must be whole numbers separated by commas, not {text!r}")
+    for v in values:
+        if v < minimum:
+            fail(f"{what} must be at least {minimum}, not {v}")
+        if v > maximum:
+            fail(f"{what} must be at most {maximum:,}, not {v:,}")
     return values
 
 
+def one_int(text: str | None, what: str, *, minimum: int = 1, maximum: int = MAX_BATCH) -> int | None:
+    """One whole number in [minimum, maximum] (e.g. --batch of count); None when not given."""
+    values = ints(text, what, minimum=minimum, maximum=maximum)
+    if values is not None and len(values) != 1:
+        fail(f"{what} takes one whole number, not {text!r}")
+    return values[0] if values else None

@@ -1,23 +1,30 @@
-"""`harness bench`: measure a step's time and utilisation, single process or through torchrun."""
+"""`harness bench`: measure a step's time and utilisation, single process or through torchrun.
+
+The measure layer yields rows; this command stores each one as it arrives (so Ctrl-C loses none
+of the finished rows), then shows exactly the rows it stored.
+"""
 
 from __future__ import annotations
 
 import sys
 from dataclasses import replace
+from typing import Any
 
 import typer
 
 from harness.cli._common import FORMATS, app, choose, fail, ints
 
+INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
+
 
 @app.command()
 def bench(
     model: str = typer.Argument(..., help="a name from the model registry (harness zoo lists them)"),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | mps | xpu | xla (cuda covers ROCm)"),
     precision: str = typer.Option(None, "--precision", help="fp32 | tf32 | bf16 | fp16, or a comma list (default: bf16 on GPU, fp32 on CPU)"),
     batch: str = typer.Option(None, "--batch", help="batch size, or a comma list (default: the model's)"),
     sweep: bool = typer.Option(False, "--sweep", help="batch 1, 2, 4, ... until out of memory or --max-batch"),
-    max_batch: int = typer.Option(1024, "--max-batch", help="the largest batch a sweep tries"),
+    max_batch: int = typer.Option(None, "--max-batch", help="with --sweep: the largest batch tried (default 1024)"),
     seq: int = typer.Option(None, "--seq", help="sequence length (default: the model's)"),
     phase: str = typer.Option("train", "--phase", help="train (forward, backward, AdamW step) | inference"),
     steps: int = typer.Option(10, "--steps", help="timed steps per configuration"),
@@ -25,11 +32,13 @@ def bench(
     compile_: bool = typer.Option(False, "--compile", help="torch.compile the model (FLOP are counted uncompiled)"),
     checkpointing: bool = typer.Option(False, "--checkpointing", help="recompute each block in the backward; reports HFU too"),
     db: str = typer.Option(None, "--db", help="results database (default: HARNESS_DB or the user data directory)"),
-    no_db: bool = typer.Option(False, "--no-db", help="store nothing"),
+    no_db: bool = typer.Option(False, "--no-db", help="store nothing (and skip nothing)"),
+    again: bool = typer.Option(False, "--again", help="measure configurations already stored too; kept as repeats"),
     nproc: int = typer.Option(1, "--nproc", help="processes (devices) for a data-parallel run through torchrun"),
     strategy: str = typer.Option("ddp", "--strategy", help="with --nproc: ddp | fsdp"),
     timeout_s: int = typer.Option(600, "--timeout", help="with --nproc: seconds before a stuck job is ended"),
     fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+    explain: bool = typer.Option(False, "--explain", help="say what every column of the table means"),
 ) -> None:
     """Measure what one training (or inference) step costs here and its utilisation (MFU)."""
     import models
@@ -39,22 +48,22 @@ def bench(
 
     choose(fmt, FORMATS, "format")
     choose(phase, ("train", "inference"), "phase")
-    if steps < 1 or warmup < 0:
-        fail("--steps must be at least 1 and --warmup at least 0")
+    _check_flags(sweep, batch, max_batch, no_db, db, again, phase, checkpointing, steps, warmup)
+    batches = ints(batch, "--batch")
     try:
         dev = B.resolve_device(device)
         entry = models.get(model)
-        precisions = (precision or ("bf16" if dev.type == "cuda" else "fp32")).split(",")
+        precisions = (precision or ("fp32" if dev.type == "cpu" else "bf16")).split(",")
         for p in precisions:
             P.get(p, dev)
-        batches = ints(batch, "--batch") or [entry.default_batch]
+        batches = batches or [entry.default_batch]
         for b in batches:
             entry.inputs(b, seq, "meta")
     except (B.DeviceError, models.ModelInputError, P.PrecisionError) as e:
         fail(str(e))
     base = BenchConfig(model, batches[0], seq, phase, precisions[0], compile_, checkpointing, str(dev), warmup, steps)  # type: ignore[arg-type]
     if nproc != 1 or strategy != "ddp":
-        _distributed(base, nproc, strategy, timeout_s, db, no_db, fmt, sweep, len(batches) * len(precisions))
+        _distributed(base, nproc, strategy, timeout_s, db, no_db, fmt, sweep, len(batches) * len(precisions), explain)
         return
     if checkpointing:
         from harness.measure.runner import apply_checkpointing
@@ -63,36 +72,104 @@ def bench(
             apply_checkpointing(entry.build("meta"))
         except ValueError as e:
             fail(str(e))
+    _check_memory(entry, replace(base, batch=1 if sweep else min(batches)), dev)
     # one group per precision: a sweep stops its own group at the first out-of-memory
     groups = [
-        list(B.sweep(replace(base, precision=p), max_batch)) if sweep else [replace(base, precision=p, batch=b) for b in batches]
+        list(B.sweep(replace(base, precision=p), max_batch or 1024)) if sweep
+        else [replace(base, precision=p, batch=b) for b in batches]
         for p in precisions
     ]
-    store = None
-    if not no_db:
-        from harness.store import Store, StoreError
+    store = _open_store(db) if not no_db else None
+    try:
+        rows, skipped = _run_with_progress(groups, store, sweep, again)
+    except KeyboardInterrupt as e:
+        _interrupted(e.args[0] if e.args else [], store)
+        raise typer.Exit(INTERRUPTED) from None
+    finally:
+        if store is not None:
+            store.close()
+    _report(rows, skipped, store, fmt, explain, dev)
 
-        try:
-            store = Store(db)
-        except StoreError as e:
-            fail(str(e))
-    from harness.report.bench_view import render
-    from harness.store import provenance
 
-    rows = _run_with_progress(groups, store, sweep)
-    if store is not None:
-        store.close()
-    if not rows:
-        typer.echo("nothing to measure: every configuration is already in the database (pass --no-db to measure again)", err=True)
+def _check_flags(sweep: bool, batch: str | None, max_batch: int | None, no_db: bool, db: str | None, again: bool,
+                 phase: str, checkpointing: bool, steps: int, warmup: int) -> None:
+    """Flags that contradict each other, or say nothing, are refused rather than ignored."""
+    if steps < 1 or warmup < 0:
+        fail("--steps must be at least 1 and --warmup at least 0")
+    if sweep and batch is not None:
+        fail("--sweep chooses the batches itself (1, 2, 4, ...): drop --batch, or drop --sweep")
+    if max_batch is not None and not sweep:
+        fail("--max-batch only bounds a --sweep: add --sweep, or drop --max-batch")
+    if max_batch is not None and max_batch < 1:
+        fail(f"--max-batch must be at least 1, not {max_batch}")
+    if no_db and db is not None:
+        fail("--no-db stores nothing, --db names where to store: choose one")
+    if no_db and again:
+        fail("--again measures stored configurations again; with --no-db nothing is skipped anyway: drop --again")
+    if checkpointing and phase == "inference":
+        fail("--checkpointing recomputes activations in the backward, and inference has none: drop it or use --phase train")
+
+
+def _check_memory(entry: Any, cfg: Any, dev: Any) -> None:
+    """Refuse, before building, a configuration whose memory floor exceeds what the device has free."""
+    from harness.measure import memory as M
+
+    have = M.available_bytes(dev)
+    if have is None:
         return
-    render(rows, fmt, sys.stdout)
-    prov = provenance(dev)
-    typer.echo(f"device {prov['device_name']}, torch {prov['torch_version']}, commit {prov['project_commit']}", err=True)
+    need = M.estimate(entry.build("meta"), entry.inputs(cfg.batch, cfg.seq, "meta"), cfg.phase)
+    if need.bytes > have:
+        fail(f"{entry.name} batch {cfg.batch} ({cfg.phase}) needs at least {M.gib(need.bytes)} "
+             f"({need.parameters:,} parameters), more than the {M.gib(have)} free on {dev.type}: "
+             "choose a smaller model or batch, or another --device")
 
 
-def _distributed(base: object, nproc: int, strategy: str, timeout_s: int, db: str | None, no_db: bool,
-                 fmt: str, sweep: bool, configs: int) -> None:
-    """`bench --nproc N`: one torchrun job; rank 0 stores one row and reports it."""
+def _open_store(db: str | None) -> Any:
+    from harness.store import Store, StoreError
+
+    try:
+        return Store(db)
+    except StoreError as e:
+        fail(str(e))
+
+
+def _label(row: dict[str, Any]) -> str:
+    return f"{row['model']} batch {row['batch']} {row['precision']} {row['phase']}"
+
+
+def _interrupted(rows: list[dict[str, Any]], store: Any) -> None:
+    if not rows:
+        typer.echo("interrupted: no configuration had finished, nothing was stored", err=True)
+        return
+    where = f"stored in {store.path}" if store is not None else "not stored (--no-db)"
+    typer.echo(f"interrupted: {len(rows)} finished row(s) {where}: {'; '.join(_label(r) for r in rows)}", err=True)
+
+
+def _report(rows: list[dict[str, Any]], skipped: list[str], store: Any, fmt: str, explain: bool, dev: Any) -> None:
+    from harness.measure.bench import device_name
+    from harness.report.bench_view import render
+
+    if not rows:
+        from harness.store import Store
+
+        typer.echo("nothing measured: every configuration is already in the database "
+                   f"({store.path}); its stored rows follow. Pass --again to measure again "
+                   "(kept as a repeat) or --no-db to measure without storing.", err=True)
+        with Store(store.path) as reader:
+            stored = [r for r in reader.rows(run_key=list(dict.fromkeys(skipped))) if r["status"] == "ok"]
+        render(stored, fmt, sys.stdout, explain=explain)
+        return
+    render(rows, fmt, sys.stdout, explain=explain)
+    where = f"stored {len(rows)} row(s) in {store.path}" if store is not None else "not stored (--no-db)"
+    if skipped:
+        where += f"; {len(skipped)} configuration(s) already there were skipped (--again measures them too)"
+    typer.echo(f"{where}. device {device_name(dev)}, torch {rows[0]['torch_version']}, "
+               f"commit {rows[0]['project_commit']}", err=True)
+
+
+def _distributed(base: Any, nproc: int, strategy: str, timeout_s: int, db: str | None, no_db: bool,
+                 fmt: str, sweep: bool, configs: int, explain: bool) -> None:
+    """`bench --nproc N`: one torchrun job; its rank 0 row is stored here and shown."""
     from rich.console import Console
 
     from harness.measure.distributed import DistError, launch
@@ -101,47 +178,57 @@ def _distributed(base: object, nproc: int, strategy: str, timeout_s: int, db: st
     choose(strategy, ("ddp", "fsdp"), "strategy")
     if nproc < 1:
         fail("--nproc must be at least 1")
-    if sweep or configs > 1 or base.compile or base.checkpointing or base.phase != "train":  # type: ignore[attr-defined]
+    if sweep or configs > 1 or base.compile or base.checkpointing or base.phase != "train":
         fail("--nproc runs one training configuration: drop --sweep, --compile, --checkpointing, --phase and lists")
-    db_path = None
-    if not no_db:
-        from harness.store import Store, StoreError
-
-        try:
-            with Store(db) as store:
-                db_path = str(store.path)
-        except StoreError as e:
-            fail(str(e))
+    store = _open_store(db) if not no_db else None
     try:
         with Console(stderr=True).status(f"torchrun: {nproc} processes, {strategy} ..."):
-            result = launch(base, nproc, strategy, timeout_s=timeout_s, db=db_path)  # type: ignore[arg-type]
+            result = launch(base, nproc, strategy, timeout_s=timeout_s)
+        row = dict(result.row)
+        if store is not None:
+            row = store.rows(run_id=store.add(row, repeat=True))[0]
     except (DistError, ValueError) as e:
         fail(str(e).splitlines()[0])
-    render([result.row], fmt, sys.stdout)
+    finally:
+        if store is not None:
+            store.close()
+    render([row], fmt, sys.stdout, explain=explain)
+    typer.echo(f"stored 1 row in {store.path}" if store is not None else "not stored (--no-db)", err=True)
 
 
-def _run_with_progress(groups: list[list], store: object, sweep: bool) -> list[dict]:
+def _run_with_progress(groups: list[list], store: Any, sweep: bool, again: bool) -> tuple[list[dict], list[str]]:
+    """Measure every group, storing each row as it comes; (stored rows, run keys skipped).
+
+    A KeyboardInterrupt leaves with the rows finished so far as its argument.
+    """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    import models
     from harness.measure import bench as B
-    from harness.store import provenance
 
     rows: list[dict] = []
+    skipped: list[str] = []
+    skip = store.has_ok if store is not None and not again else None
     console = Console(stderr=True)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("benchmark", total=sum(len(g) for g in groups))
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=console,
+                      transient=True) as progress:
+            task = progress.add_task("benchmark", total=sum(len(g) for g in groups))
 
-        def started(cfg: object) -> None:
-            progress.update(task, description=f"{cfg.model} batch {cfg.batch} {cfg.precision} {cfg.phase}")  # type: ignore[attr-defined]
+            def started(cfg: Any) -> None:
+                progress.update(task, description=f"{cfg.model} batch {cfg.batch} {cfg.precision} {cfg.phase}")
 
-        def finished(result: object) -> None:
-            progress.advance(task)
-            cfg = result.config  # type: ignore[attr-defined]
-            rows.append(B.to_row(result, provenance(cfg.device), models.get(cfg.model).family))
+            def passed(cfg: Any, key: str) -> None:
+                skipped.append(key)
+                progress.advance(task)
 
-        for configs in groups:
-            B.measure(configs, store=store, stop_on_oom=sweep, on_result=finished, on_start=started)
-    return rows
+            for configs in groups:
+                for row in B.measure(configs, skip=skip, stop_on_oom=sweep, on_start=started, on_skip=passed):
+                    if store is not None:  # show the row as stored: run_id, repeat and all
+                        row = store.rows(run_id=store.add(row, repeat=True))[0]
+                    rows.append(row)
+                    progress.advance(task)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(rows) from None
+    return rows, skipped

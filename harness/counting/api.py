@@ -10,6 +10,7 @@ import torch
 from harness.conventions import OPTIMIZER_PER_PARAM, AttentionConvention, Category, Phase
 from harness.counting.attention import AttentionHint
 from harness.counting.engine import CountError, Tally, counting
+from harness.counting.outputs import first_tensor as _first_tensor
 from harness.counting.result import FlopCount, freeze
 
 __all__ = ["CountError", "OPTIMIZERS", "count_flops"]
@@ -94,19 +95,6 @@ def count_flops(
         device=_device_of(inputs, model),
         phase=phase,
     )
-
-
-def _first_tensor(output: Any) -> torch.Tensor:
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, dict):
-        output = list(output.values())
-    for item in output:
-        if isinstance(item, torch.Tensor):
-            return item
-        if isinstance(item, (tuple, list, dict)):
-            return _first_tensor(item)
-    raise TypeError("the model's output holds no tensor to reduce into a loss: pass loss_fn")
 
 
 def _device_of(inputs: tuple, model: torch.nn.Module) -> str:

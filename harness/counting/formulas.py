@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from harness.conventions import FLOP_PER_MAC, PER_ELEMENT, Category
+from harness.counting.outputs import first_tensor
 
 aten = torch.ops.aten
 
@@ -56,12 +57,6 @@ def prod(shape: Sequence[int]) -> int:
 
 def numel(t: Any) -> int:
     return t.numel() if isinstance(t, torch.Tensor) else 0
-
-
-def first_tensor(out: Any) -> torch.Tensor:
-    if isinstance(out, torch.Tensor):
-        return out
-    return next(o for o in out if isinstance(o, torch.Tensor))
 
 
 # ---------------------------------------------------------------- shape formulas (no torch)

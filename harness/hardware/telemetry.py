@@ -14,6 +14,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.hardware.host import driver_version  # noqa: F401 - one NVML driver lookup, re-exported
+
 _WARNED = False
 
 
@@ -30,14 +32,6 @@ def nvml() -> Any | None:
             warnings.warn(f"GPU telemetry off: NVML unavailable ({type(e).__name__}: {e})", stacklevel=3)
             _WARNED = True
         return None
-
-
-def driver_version() -> str | None:
-    lib = nvml()
-    if lib is None:
-        return None
-    version = lib.nvmlSystemGetDriverVersion()
-    return version.decode() if isinstance(version, bytes) else version
 
 
 @dataclass

@@ -1,10 +1,13 @@
-"""`harness bench`: configurations in, stored rows out.
+"""Configurations in, rows out: what `harness bench` and `harness.bench` measure.
 
 For each configuration: the FLOP are counted on the meta device, the step is timed on the
 device, the utilisation is set against the datasheet peak of the precision (from the peak
 table) and against the matmul ceiling measured here in the same precision. Batch sweeps double
-the batch until the device runs out of memory, record that row, and stop. Rows already
-measured (same configuration, same device) are skipped when a sweep is run again.
+the batch until the device runs out of memory, record that row, and stop.
+
+:func:`measure` yields each finished row (the stored schema, `run_key` and `utc` included); it
+never writes. The caller stores them (the CLI does, one by one, so an interrupt loses none), and
+tells it which run keys to skip (the ones a database already holds).
 """
 
 from __future__ import annotations
@@ -19,43 +22,8 @@ import torch
 
 from harness.measure import precision as P
 from harness.measure.ceiling import matmul_ceiling
-from harness.measure.runner import BenchConfig, BenchResult, run
-
-
-class DeviceError(ValueError):
-    """A device name this machine cannot honour."""
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cpu":
-        return torch.device("cpu")
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise DeviceError("device 'cuda' is not available on this machine; use --device cpu or auto")
-        return torch.device("cuda")
-    raise DeviceError(f"unknown device {name!r}; choose one of: auto, cpu, cuda")
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return cpu_name()
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo, else what platform says."""
-    import platform
-
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "cpu"
+from harness.measure.devices import DeviceError, device_name, resolve_device  # noqa: F401 - the device rules
+from harness.measure.runner import BenchConfig, BenchResult, Workload, run
 
 
 def datasheet_peak(device: torch.device, precision: P.Precision) -> tuple[float | None, str]:
@@ -97,24 +65,34 @@ def sweep(base: BenchConfig, max_batch: int) -> Iterator[BenchConfig]:
         batch *= 2
 
 
-def to_row(result: BenchResult, provenance: dict[str, Any], family: str | None) -> dict[str, Any]:
-    """A stored row: the configuration, the counts, the timings, the utilisation, provenance."""
+def to_row(result: BenchResult, provenance: dict[str, Any], family: str | None,
+           source: str | None = None, strategy: str = "single") -> dict[str, Any]:
+    """A stored row: the configuration, the counts, the timings, the utilisation, provenance, run_key.
+
+    The one row builder, for single-process and distributed runs alike (`strategy`, and
+    `result.devices` as world_size); peaks and ceilings are stored per device.
+    """
+    from harness.store import run_key_for
+
     cfg, flop, s = result.config, result.flop, result.samples
     row: dict[str, Any] = {
         "model": cfg.model,
         "family": family,
+        "source": source or f"zoo:{cfg.model}",
         "batch": cfg.batch,
         "seq": cfg.seq,
         "phase": cfg.phase,
         "precision": cfg.precision,
         "compile": int(cfg.compile),
         "checkpointing": int(cfg.checkpointing),
-        "world_size": 1,
-        "strategy": "single",
+        "world_size": result.devices,
+        "strategy": strategy,
         "status": result.status,
         "error": result.error,
         "peak_flop_per_s": result.peak_flop_per_s,
         "ceiling_flop_per_s": result.ceiling_flop_per_s,
+        "steps": cfg.steps,
+        "warmup": cfg.warmup,
         **provenance,
     }
     if flop is not None:
@@ -141,30 +119,50 @@ def to_row(result: BenchResult, provenance: dict[str, Any], family: str | None) 
             "backward_forward_time": result.backward_forward_time,
             "backward_forward_flop": result.backward_forward_flop,
         }
-    return row | {k: v for k, v in result.telemetry.items()}
+    row |= dict(result.telemetry)
+    return row | {"run_key": run_key_for(row)}
+
+
+def run_key_of(cfg: BenchConfig, provenance: dict[str, Any]) -> str:
+    """The run_key a single-process row of `cfg` measured with this provenance gets."""
+    from harness.store import run_key_for
+
+    return run_key_for({**cfg.key_fields(), "world_size": 1, "strategy": "single", **provenance})
+
+
+def device_provenance(device: torch.device) -> dict[str, Any]:
+    """The provenance columns of a measurement made now on `device` (its name as the peak table reads it)."""
+    from harness.store import provenance
+
+    return provenance(device, name=device_name(device))
 
 
 def measure(
     configs: Iterable[BenchConfig],
     *,
-    store: Any = None,
-    resume: bool = True,
+    skip: Callable[[str], bool] | None = None,
     stop_on_oom: bool = False,
-    on_result: Callable[[BenchResult], None] | None = None,
+    workload: Workload | None = None,
+    source: str | None = None,
     on_start: Callable[[BenchConfig], None] | None = None,
-) -> list[BenchResult]:
-    """Measure every configuration; write each finished row at once (an interrupt loses none)."""
-    import models
-    from harness.hardware.telemetry import Sampler
-    from harness.store import provenance, run_key_for
+    on_skip: Callable[[BenchConfig, str], None] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Measure every configuration and yield its row as soon as it is finished.
 
-    results: list[BenchResult] = []
+    `skip(run_key)`: True leaves that configuration out (`on_skip` hears of it). `workload`: what
+    to build (default: the zoo entry each configuration names); `source` names it in the row.
+    `stop_on_oom`: the first out-of-memory row ends the series (a sweep).
+    """
+    from harness.hardware.telemetry import Sampler
+
     ceilings: dict[str, Ceilings] = {}
     for cfg in configs:
         device = torch.device(cfg.device)
-        prov = provenance(device)
-        key = run_key_for({**cfg.key_fields(), "world_size": 1, "strategy": "single", **prov})
-        if store is not None and resume and store.has_ok(key):
+        prov = device_provenance(device)
+        key = run_key_of(cfg, prov)
+        if skip is not None and skip(key):
+            if on_skip:
+                on_skip(cfg, key)
             continue
         if on_start:
             on_start(cfg)
@@ -172,14 +170,14 @@ def measure(
         peak, _ = datasheet_peak(device, precision)
         ceiling = ceilings.setdefault(cfg.device, Ceilings(device, {})).get(precision)
         sampler = (lambda: Sampler(device.index or 0)) if device.type == "cuda" else None
-        result = run(cfg, peak, ceiling, sampler)
-        results.append(result)
-        if store is not None:
-            entry = models.get(cfg.model)
-            # measuring again (resume off) replaces the configuration's earlier ok row
-            store.add(to_row(result, prov, entry.family) | {"run_key": key}, replace=not resume)
-        if on_result:
-            on_result(result)
+        target = workload
+        if target is None:
+            import models
+
+            target = models.get(cfg.model)
+        result = run(cfg, peak, ceiling, sampler, workload=target)
+        row = to_row(result, prov, target.family, source)
+        assert row["run_key"] == key, "the run key skipped on and the run key stored must agree"
+        yield row
         if stop_on_oom and result.status == "oom":
             break
-    return results

@@ -35,7 +35,7 @@ def matmul_ceiling(
     device: torch.device, precision: Precision, n: int | None = None, warmup: int = 3, iterations: int = 10
 ) -> Ceiling:
     """Median FLOP/s of an n x n x n matmul in the precision's format: 2 n^3 FLOP each."""
-    n = n or (GPU_N if device.type == "cuda" else CPU_N)
+    n = n or (CPU_N if device.type == "cpu" else GPU_N)
     dtype = precision.autocast_dtype or torch.float32
     gen = torch.Generator(device=device).manual_seed(0)
     a = torch.randn(n, n, device=device, dtype=dtype, generator=gen)
@@ -53,7 +53,7 @@ def matmul_ceiling(
 
 def copy_ceiling(device: torch.device, nbytes: int | None = None, warmup: int = 3, iterations: int = 10) -> Ceiling:
     """Median bytes/s of a device-to-device copy, counting bytes read and written."""
-    nbytes = nbytes or (1 << 30 if device.type == "cuda" else 1 << 27)
+    nbytes = nbytes or (1 << 27 if device.type == "cpu" else 1 << 30)
     src = torch.empty(nbytes, dtype=torch.uint8, device=device).random_(0, 255)
     dst = torch.empty_like(src)
 

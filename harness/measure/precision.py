@@ -38,6 +38,8 @@ def get(name: str, device: torch.device) -> Precision:
         raise PrecisionError(f"unknown precision {name!r}; choose one of: {', '.join(PRECISIONS)}")
     if device.type == "cpu" and name in ("tf32", "fp16"):
         raise PrecisionError(f"{name} is a GPU precision; on the CPU choose fp32 or bf16")
+    if name == "tf32" and device.type != "cuda":
+        raise PrecisionError(f"tf32 is an NVIDIA tensor-core mode; on {device.type} choose fp32, bf16 or fp16")
     if device.type == "cuda" and name in ("tf32", "bf16"):
         major, minor = torch.cuda.get_device_capability(device)
         if major < 8:

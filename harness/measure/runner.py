@@ -3,26 +3,33 @@
 Utilisation = counted model FLOP per step / (seconds per step x peak FLOP/s of the precision),
 reported against the datasheet peak and against the ceiling measured on this device. With
 activation checkpointing, HFU uses the hardware FLOP (recomputed forward included) instead.
-A utilisation above 1 is an error to explain, never a result: the row says so in `error`.
+A utilisation above 1 is an error to explain, never a result: the row says so in `error`
+(:func:`check_utilisation`, the one place that rule lives).
+
+What is measured is a :class:`Workload`: anything that builds a module on a device and makes its
+inputs there. A zoo entry (`models.Entry`) is one; :class:`ModuleWorkload` wraps a module and
+inputs the user already has.
 """
 
 from __future__ import annotations
 
+import copy
 import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import torch
 import torch.nn as nn
 from torch.utils.checkpoint import checkpoint
 
-import models
 from harness.counting.api import count_flops
 from harness.counting.engine import regions_reentered
+from harness.counting.outputs import first_tensor
 from harness.measure import precision as P
-from harness.measure.timing import Mark, Samples, time_step
+from harness.measure.devices import empty_cache, is_oom
+from harness.measure.timing import Mark, Samples, Sampler, measure_step
 
 OPTIMIZER = "adamw"  # the optimizer every training step runs (and its FLOP are counted for)
 
@@ -64,6 +71,7 @@ class BenchResult:
     peak_flop_per_s: float | None = None
     ceiling_flop_per_s: float | None = None
     error: str | None = None
+    devices: int = 1  # a data-parallel group: flop counts the group's step, the peaks are per device
 
     @property
     def seconds(self) -> float | None:
@@ -73,22 +81,25 @@ class BenchResult:
     def flop_per_s(self) -> float | None:
         return self.flop.model / self.seconds if self.flop and self.seconds else None
 
+    def _of_devices(self, per_device: float | None) -> float | None:
+        return per_device * self.devices if per_device else None
+
     @property
     def utilisation(self) -> float | None:
-        """MFU against the datasheet peak of the precision used."""
-        return _ratio(self.flop_per_s, self.peak_flop_per_s)
+        """MFU: model FLOP/s / (devices x datasheet peak of one device in the precision used)."""
+        return _ratio(self.flop_per_s, self._of_devices(self.peak_flop_per_s))
 
     @property
     def utilisation_ceiling(self) -> float | None:
-        """MFU against the matmul ceiling measured on this device in this precision."""
-        return _ratio(self.flop_per_s, self.ceiling_flop_per_s)
+        """MFU against (devices x the matmul ceiling measured on one device in this precision)."""
+        return _ratio(self.flop_per_s, self._of_devices(self.ceiling_flop_per_s))
 
     @property
     def hfu(self) -> float | None:
         """Hardware FLOP utilisation: recomputed forward FLOP included; None without recompute."""
         if not self.config.checkpointing or not self.flop or not self.seconds:
             return None
-        return _ratio(self.flop.hardware / self.seconds, self.peak_flop_per_s or self.ceiling_flop_per_s)
+        return _ratio(self.flop.hardware / self.seconds, self._of_devices(self.peak_flop_per_s or self.ceiling_flop_per_s))
 
     @property
     def backward_forward_time(self) -> float | None:
@@ -104,6 +115,49 @@ class BenchResult:
 
 def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
+
+
+class Workload(Protocol):
+    """What a step runs: `build(device)` makes the module, `inputs(batch, seq, device)` its inputs.
+
+    `models.Entry` (a zoo entry) is one; so is :class:`ModuleWorkload`.
+    """
+
+    name: str
+    family: str | None
+
+    def build(self, device: str | torch.device = "cpu") -> nn.Module: ...
+
+    def inputs(self, batch: int | None = None, seq: int | None = None, device: str | torch.device = "cpu") -> tuple: ...
+
+
+@dataclass(frozen=True)
+class ModuleWorkload:
+    """A module and inputs the caller already has (fixed shapes: `batch` and `seq` are not used).
+
+    `build("meta")` is a meta-device copy for counting; `build(device)` is the module itself,
+    moved there. `source` is what a stored row names (default: `module:ClassName`).
+    """
+
+    module: nn.Module
+    example: tuple
+    name: str
+    family: str | None = None
+    source: str | None = None
+
+    def build(self, device: str | torch.device = "cpu") -> nn.Module:
+        if torch.device(device).type == "meta":
+            return copy.deepcopy(self.module).to("meta")
+        return self.module.to(device)
+
+    def inputs(self, batch: int | None = None, seq: int | None = None, device: str | torch.device = "cpu") -> tuple:
+        return tuple(x.to(device) if isinstance(x, torch.Tensor) else x for x in self.example)
+
+
+def batch_of(inputs: tuple) -> int:
+    """The leading dimension of the first tensor input (1 when no input is a tensor)."""
+    first = next((x for x in inputs if isinstance(x, torch.Tensor) and x.dim() > 0), None)
+    return int(first.shape[0]) if first is not None else 1
 
 
 def apply_checkpointing(model: nn.Module) -> int:
@@ -129,7 +183,7 @@ def _recounted(forward: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def count_step(entry: models.Entry, cfg: BenchConfig) -> StepFlop:
+def count_step(entry: Workload, cfg: BenchConfig) -> StepFlop:
     """Model and hardware FLOP of one step, counted on the meta device."""
     inputs = entry.inputs(cfg.batch, cfg.seq, "meta")
     if cfg.phase == "inference":
@@ -142,13 +196,6 @@ def count_step(entry: models.Entry, cfg: BenchConfig) -> StepFlop:
         apply_checkpointing(net)
         hardware = count_flops(net, inputs, phase="train", optimizer=OPTIMIZER).total
     return StepFlop(r.total, hardware, r.by_phase["forward"], r.by_phase["backward"], r.by_phase["optimizer"])
-
-
-def _first_tensor(out: Any) -> torch.Tensor:
-    if isinstance(out, torch.Tensor):
-        return out
-    items = out.values() if isinstance(out, dict) else out
-    return next(_first_tensor(o) for o in items if isinstance(o, (torch.Tensor, tuple, list, dict)))
 
 
 def make_step(model: nn.Module, inputs: tuple, cfg: BenchConfig, device: torch.device) -> Callable[[Mark], None]:
@@ -171,7 +218,7 @@ def make_step(model: nn.Module, inputs: tuple, cfg: BenchConfig, device: torch.d
     def train(mark: Mark) -> None:
         mark("start")
         with P.active(precision, device):
-            loss = _first_tensor(model(*inputs)).float().sum()
+            loss = first_tensor(model(*inputs)).float().sum()
         mark("forward")
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -189,53 +236,56 @@ def make_step(model: nn.Module, inputs: tuple, cfg: BenchConfig, device: torch.d
     return train
 
 
-def is_oom(e: BaseException) -> bool:
-    return isinstance(e, torch.cuda.OutOfMemoryError) or "out of memory" in str(e).lower()
+def check_utilisation(result: BenchResult) -> BenchResult:
+    """A utilisation above 1 against either peak turns the row into an error saying so."""
+    for name, u in (("datasheet", result.utilisation), ("measured ceiling", result.utilisation_ceiling)):
+        if u is not None and u > 1:
+            return replace(result, status="error", error=f"utilisation {u:.2f} > 1 against the {name} peak: "
+                           "the FLOP count or the peak is wrong for this run")
+    return result
+
+
+def error_line(e: BaseException) -> str:
+    """An exception as one line for a row's `error` column."""
+    return f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:300]}"
 
 
 def run(
     cfg: BenchConfig,
     peak_flop_per_s: float | None,
     ceiling_flop_per_s: float | None,
-    sampler_factory: Callable[[], Any] | None = None,
+    sampler_factory: Callable[[], Sampler | None] | None = None,
     flop: StepFlop | None = None,
+    workload: Workload | None = None,
 ) -> BenchResult:
-    """Measure one configuration; an out-of-memory or a failure becomes a row, not a crash."""
+    """Measure one configuration; an out-of-memory or a failure becomes a row, not a crash.
+
+    `workload`: what to build (default: the zoo entry named `cfg.model`).
+    """
+    if workload is None:
+        import models
+
+        workload = models.get(cfg.model)
     device = torch.device(cfg.device)
-    entry = models.get(cfg.model)
     base = BenchResult(cfg, "ok", peak_flop_per_s=peak_flop_per_s, ceiling_flop_per_s=ceiling_flop_per_s)
     model = inputs = step = None
     try:
-        flop = flop or count_step(entry, cfg)
+        flop = flop or count_step(workload, cfg)
         torch.manual_seed(0)
-        model = entry.build(device)
-        inputs = entry.inputs(cfg.batch, cfg.seq, device)
+        model = workload.build(device)
+        inputs = workload.inputs(cfg.batch, cfg.seq, device)
         if cfg.checkpointing:
             apply_checkpointing(model)
         if cfg.compile:
             model = torch.compile(model)
         step = make_step(model, inputs, cfg, device)
         sampler = sampler_factory() if sampler_factory else None
-        if sampler is None:
-            samples = time_step(step, device, cfg.warmup, cfg.steps)
-            telemetry: dict[str, float] = {}
-        else:
-            for _ in range(cfg.warmup):  # warm outside the sampler, time inside it
-                step(lambda name: None)
-            with sampler:
-                samples = time_step(step, device, 0, cfg.steps)
-            telemetry = sampler.summary()
-        result = replace(base, flop=flop, samples=samples, telemetry=telemetry)
-        for name, u in (("datasheet", result.utilisation), ("measured ceiling", result.utilisation_ceiling)):
-            if u is not None and u > 1:
-                return replace(result, status="error", error=f"utilisation {u:.2f} > 1 against the {name} peak: "
-                               "the FLOP count or the peak is wrong for this run")
-        return result
+        samples, telemetry = measure_step(step, device, cfg.warmup, cfg.steps, sampler)
+        return check_utilisation(replace(base, flop=flop, samples=samples, telemetry=telemetry))
     except Exception as e:  # noqa: BLE001 - every configuration ends as a row
         status: Literal["oom", "error"] = "oom" if is_oom(e) else "error"
-        return replace(base, status=status, flop=flop, error=f"{type(e).__name__}: {str(e).splitlines()[0][:300]}")
+        return replace(base, status=status, flop=flop, error=error_line(e))
     finally:
         del model, inputs, step
         gc.collect()
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+        empty_cache(device)

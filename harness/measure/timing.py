@@ -1,12 +1,17 @@
-"""Timing: warm-up, per-iteration samples (CUDA events on GPU, perf_counter on CPU), raw
-samples kept, statistics derived from them on demand.
+"""Timing: warm-up, per-iteration samples (CUDA events where torch has them; elsewhere a device
+synchronisation and perf_counter at every mark), raw samples kept, statistics derived on demand.
 
 A step marks phase boundaries by calling `mark(name)`; the timer turns consecutive marks into
 per-phase durations. A step's time runs from its first mark to the next step's first mark (the
 last step: to its last mark), so work between the phases and between steps (Python overhead,
-host-side gaps) counts in the step, as it does in a training run's throughput. On CUDA every mark records an event on the current stream, so the GPU
-work of each phase is timed without a synchronisation inside the step; one synchronisation
-after the last iteration reads them all.
+host-side gaps) counts in the step, as it does in a training run's throughput. On CUDA every
+mark records an event on the current stream, so the GPU work of each phase is timed without a
+synchronisation inside the step; one synchronisation after the last iteration reads them all.
+On MPS, XPU and XLA a mark first waits for the device (`devices.synchronize`), then reads the
+clock; on the CPU the wait is a no-op.
+
+:func:`measure_step` is the one warm-up-then-sample loop every runner uses (single process and
+each distributed rank): untimed steps first, then the timed ones inside the telemetry sampler.
 """
 
 from __future__ import annotations
@@ -15,11 +20,17 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import torch
 
+from harness.measure.devices import has_events, synchronize
+
 Mark = Callable[[str], None]
 Step = Callable[[Mark], None]
+
+NOISY_CV = 0.10
+"""A measurement whose step times vary more than this (coefficient of variation) is marked noisy."""
 
 
 @dataclass(frozen=True)
@@ -45,10 +56,10 @@ class Samples:
         return q[2] - q[0]
 
     @property
-    def cv(self) -> float:
-        """Coefficient of variation: standard deviation / mean."""
+    def cv(self) -> float | None:
+        """Coefficient of variation: standard deviation / mean; None from a single sample."""
         if len(self.seconds) < 2:
-            return 0.0
+            return None
         return statistics.stdev(self.seconds) / self.mean
 
     def phase_median(self, name: str) -> float | None:
@@ -82,14 +93,18 @@ class _CudaMarks:
 
 
 class _ClockMarks:
-    def __init__(self) -> None:
+    def __init__(self, device: torch.device) -> None:
         self.times: list[list[tuple[str, float]]] = []
+        self.wait = device.type != "cpu"
+        self.device = device
 
     def begin(self) -> Mark:
         row: list[tuple[str, float]] = []
         self.times.append(row)
 
         def mark(name: str) -> None:
+            if self.wait:
+                synchronize(self.device)
             row.append((name, time.perf_counter()))
 
         return mark
@@ -111,9 +126,8 @@ def time_step(step: Step, device: torch.device, warmup: int, iterations: int) ->
     noop: Mark = lambda name: None  # noqa: E731
     for _ in range(warmup):
         step(noop)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    marks = _CudaMarks() if device.type == "cuda" else _ClockMarks()
+    synchronize(device)
+    marks = _CudaMarks() if has_events(device) else _ClockMarks(device)
     for _ in range(iterations):
         step(marks.begin())
     rows, starts = marks.durations(), marks.step_starts()
@@ -123,3 +137,28 @@ def time_step(step: Step, device: torch.device, warmup: int, iterations: int) ->
             phases.setdefault(name, []).append(seconds)
     totals = [b - a for a, b in zip(starts, starts[1:])] + [sum(s for _, s in rows[-1])]
     return Samples(tuple(totals), {k: tuple(v) for k, v in phases.items()})
+
+
+class Sampler(Protocol):
+    """Telemetry read while the timed steps run (harness.hardware.telemetry.Sampler)."""
+
+    def __enter__(self) -> Any: ...
+    def __exit__(self, *exc: Any) -> Any: ...
+    def summary(self) -> dict[str, float]: ...
+
+
+def measure_step(
+    step: Step, device: torch.device, warmup: int, iterations: int, sampler: Sampler | None = None
+) -> tuple[Samples, dict[str, float]]:
+    """Warm up (untimed, outside the sampler), then time `iterations` steps inside the sampler.
+
+    Returns the samples and the sampler's summary ({} without a sampler).
+    """
+    noop: Mark = lambda name: None  # noqa: E731
+    for _ in range(warmup):
+        step(noop)
+    if sampler is None:
+        return time_step(step, device, 0, iterations), {}
+    with sampler:
+        samples = time_step(step, device, 0, iterations)
+    return samples, sampler.summary()
