@@ -30,11 +30,12 @@ def datasheet_peak(device: torch.device, precision: P.Precision) -> tuple[float 
     """The dense peak of this device in this precision, and a word on where it came from."""
     if device.type == "cpu":
         return None, "CPU: no datasheet peak; the measured ceiling is the reference"
-    from harness.hardware.table import PrecisionUnsupported, UnknownHardware, resolve
+    from harness.hardware.devices import device_accelerator
+    from harness.hardware.table import PrecisionUnsupported, UnknownHardware
 
     name = device_name(device)
     try:
-        acc = resolve(name)
+        acc = device_accelerator(device.type, name)
     except UnknownHardware as e:
         warnings.warn(f"no datasheet peak: {e}", stacklevel=2)
         return None, f"{name}: not in the peak table"

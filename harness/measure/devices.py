@@ -1,8 +1,9 @@
 """Which torch devices this machine has, and what measuring on each one needs.
 
 `--device` takes a torch device type: ``cuda`` (NVIDIA, and AMD under ROCm builds, which torch
-exposes as cuda), ``mps`` (Apple GPUs), ``xpu`` (Intel GPUs), ``xla`` (TPUs and others through
-torch_xla, when installed), ``cpu``; or ``auto``, the first of cuda, mps, xpu present, else cpu
+exposes as cuda), ``mps`` (Apple GPUs), ``xpu`` (Intel GPUs), ``hpu`` (Intel Gaudi, through habana_frameworks),
+``xla`` (TPUs and others through torch_xla, when installed), ``cpu``; or ``auto``, the first of
+cuda, mps, xpu, hpu present, else cpu
 (xla only when asked: torch_xla being installed does not mean a TPU is attached). A type may carry
 an index, ``cuda:1``. Timing uses CUDA events where torch has them (cuda); on every other device a
 mark synchronises the device and reads a clock (:func:`synchronize`).
@@ -19,8 +20,8 @@ from typing import Any
 
 import torch
 
-KINDS = ("cuda", "mps", "xpu", "xla", "cpu")
-AUTO_ORDER = ("cuda", "mps", "xpu")  # what `auto` tries, in order, before the CPU
+KINDS = ("cuda", "mps", "xpu", "hpu", "xla", "cpu")
+AUTO_ORDER = ("cuda", "mps", "xpu", "hpu")  # what `auto` tries, in order, before the CPU
 
 
 class DeviceError(ValueError):
@@ -43,6 +44,12 @@ def available(kind: str) -> bool:
     if kind == "xpu":
         xpu = getattr(torch, "xpu", None)
         return bool(xpu is not None and xpu.is_available())
+    if kind == "hpu":
+        if importlib.util.find_spec("habana_frameworks") is None:
+            return False
+        importlib.import_module("habana_frameworks.torch.core")  # registers torch.hpu
+        hpu = getattr(torch, "hpu", None)
+        return bool(hpu is not None and hpu.is_available())
     if kind == "xla":
         return importlib.util.find_spec("torch_xla") is not None
     return False
@@ -63,7 +70,8 @@ def resolve_device(name: str) -> torch.device:
     if index and not index.isdigit():
         raise DeviceError(f"device index must be a whole number, as in {kind}:0, not {name!r}")
     if not available(kind):
-        hint = "install torch_xla" if kind == "xla" else "this torch build or machine has none"
+        hint = {"xla": "install torch_xla", "hpu": "install habana_frameworks"}.get(
+            kind, "this torch build or machine has none")
         raise DeviceError(f"device {kind!r} is not available here ({hint}); present: "
                           f"{', '.join(present())}; use --device auto or one of those")
     if kind == "xla":
@@ -85,6 +93,8 @@ def synchronize(device: torch.device) -> None:
         torch.mps.synchronize()
     elif kind == "xpu":
         torch.xpu.synchronize(device)
+    elif kind == "hpu":
+        torch.hpu.synchronize()
     elif kind == "xla":
         xm = _xla_model()
         xm.mark_step()  # run the graph traced so far
@@ -111,13 +121,27 @@ def device_name(device: torch.device) -> str:
         return torch.cuda.get_device_name(device)
     if kind == "xpu":
         return torch.xpu.get_device_name(device)
+    if kind == "hpu":
+        return torch.hpu.get_device_name()
     if kind == "mps":
         return apple_chip() or "Apple GPU (mps)"
     if kind == "xla":
-        hw = str(_xla_model().xla_device_hw(device))
-        accelerator = os.environ.get("TPU_ACCELERATOR_TYPE")  # e.g. v5litepod-8 on Cloud TPU VMs
-        return f"{hw} {accelerator}" if accelerator else hw
+        return xla_device_kind(device)
     return cpu_name()
+
+
+def xla_device_kind(device: torch.device) -> str:
+    """The XLA device's kind ("TPU v4"), from torch_xla's TPU version where it has one."""
+    hw = str(_xla_model().xla_device_hw(device))
+    if hw != "TPU":
+        return hw
+    try:
+        version = importlib.import_module("torch_xla.tpu").version()
+    except Exception:  # noqa: BLE001 - an older torch_xla: say what the environment says
+        version = None
+    accelerator = os.environ.get("TPU_ACCELERATOR_TYPE", "")  # e.g. v5litepod-8 on Cloud TPU VMs
+    lite = " lite" if "lite" in accelerator or accelerator.startswith("v6e") else ""
+    return f"TPU v{version}{lite}" if version else f"TPU {accelerator}".strip()
 
 
 def apple_chip() -> str | None:
