@@ -71,6 +71,7 @@ __all__ = [
     "Rejected",
     "SystemRow",
     "Systems",
+    "decimal_year",
     "flags",
     "generation",
     "implied_utilisation",
@@ -230,7 +231,7 @@ def _mfu(cell: str | None, column: str) -> tuple[float | None, list[Finding]]:
     return value, []
 
 
-def _decimal_year(year: int, month: int | None, day: int | None) -> float | None:
+def decimal_year(year: int, month: int | None = None, day: int | None = None) -> float | None:
     """year + (day of the year - 1) / days in the year; a missing month or day is the 1st."""
     try:
         start = date(year, 1, 1)
@@ -254,7 +255,7 @@ def _year(cell: str | None, column: str) -> tuple[int | None, float | None, Find
     if far is not None:
         return None, None, Finding("implausible_value",
                                    f"{column}: {text!r}: the year {far}; year left empty, kept out of fits")
-    return year, _decimal_year(year, *(int(g) if g else None for g in m.groups()[1:])), None
+    return year, decimal_year(year, *(int(g) if g else None for g in m.groups()[1:])), None
 
 
 def _precision(cell: str | None) -> str | None:
@@ -363,7 +364,7 @@ def _parse(line: int, model: str, cell: Callable[[str], str | None]) -> tuple[Sy
         return None, "; ".join(f.message for f in bad_figures) + "; no other figure remains"
     mfu, mfu_flags = _mfu(cell("mfu"), COLUMNS["mfu"])
     problems += mfu_flags
-    year, decimal_year, bad_year = _year(cell("date"), COLUMNS["date"])
+    year, when, bad_year = _year(cell("date"), COLUMNS["date"])
     if bad_year is not None:
         problems.append(bad_year)
     finetune, bad = _number(cell("finetune_compute"), "compute", COLUMNS["finetune_compute"])
@@ -386,7 +387,7 @@ def _parse(line: int, model: str, cell: Callable[[str], str | None]) -> tuple[Sy
         domain_raw=domain_raw,
         domains=domains,
         year=year,
-        date=decimal_year,
+        date=when,
         organisation=_text(cell("organisation")),
         parameters=figures["parameters"],
         compute=figures["compute"],
