@@ -17,6 +17,7 @@ from harness.estimate.dataset import load_systems, row_generation, to_frame
 from harness.hardware.table import resolve
 from harness.report import plots
 from harness.report.html import FIGURES, ReportError, build_report
+from harness.report.trends_view import FIGURES as TRENDS_FIGURES
 from harness.report.plots import log_trend
 
 COLUMNS = [
@@ -258,7 +259,7 @@ def test_build_report_links_every_figure(report):
     assert ("html", {"lang": "en"}) in page.tags
     # every figure was drawn, each as PNG + SVG, and the page links every file that exists
     pngs = sorted(p.name for p in out.glob("*.png"))
-    assert pngs == sorted(f"{stem}.png" for stem in FIGURES)
+    assert pngs == sorted(f"{stem}.png" for stem in [*FIGURES, *TRENDS_FIGURES])
     images = [a["src"] for t, a in page.tags if t == "img"]
     links = [a["href"] for t, a in page.tags if t == "a"]
     assert sorted(images) == pngs
@@ -277,7 +278,7 @@ def test_build_report_links_every_figure(report):
     assert "Typo-A" in text and "unreadable_value" in text
     assert "gpt2-small" in text and "NVIDIA H100 80GB HBM3" in text and "44.0%" in text  # median MFU
     assert "fixed rule 0.3 / 0.4" in text and "Bio-A" in text
-    for title, _ in FIGURES.values():
+    for title, _ in [*FIGURES.values(), *TRENDS_FIGURES.values()]:
         assert title in text
 
 
@@ -295,7 +296,7 @@ def test_build_report_degrades_to_what_the_data_allows(tmp_path):
     page = parse(out)
     assert page.errors == [] and page.stack == []
     assert [t for t, _ in page.tags if t == "img"] == [] and list(out.parent.glob("*.png")) == []
-    assert text.count("Not drawn:") == len(FIGURES)
+    assert text.count("Not drawn:") == len(FIGURES) + len(TRENDS_FIGURES)
     assert "Skipped: the leave-one-system-out evaluation" in text
     assert "No results database given" in text and "No table: method 2 used the fixed rule" in text
     with pytest.raises(ReportError, match="does not exist"):

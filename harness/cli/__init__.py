@@ -13,7 +13,7 @@ def main() -> None:
 
 
 # one module per command; registration order is the order `harness --help` lists them
-COMMANDS = ("count", "bench", "peak", "results", "calibrate", "estimate", "check", "report", "zoo")
+COMMANDS = ("count", "bench", "peak", "results", "calibrate", "estimate", "check", "report", "trends", "zoo")
 for _name in COMMANDS:
     importlib.import_module(f"{__name__}.{_name}")
 

@@ -44,6 +44,9 @@ class ZooForward:
     forward_flop: float  # one example's forward pass, counted
     parameters: float  # the built model's parameter count
     example: str  # what one example is ("a 224x224 image", "a 2048-token sequence")
+    published_compute: float | None = None  # the zoo's recorded training compute (FLOP), with its source there
+    published_parameters: float | None = None
+    domain: str = ""  # the zoo entry's domain, used where the dataset has no row for the system
 
     @property
     def flop_per_parameter(self) -> float:
@@ -98,6 +101,7 @@ class ZooPerParameter:
     forward_flop_per_parameter: float  # counted, one example
     example: str
     forwards: float  # compute / (parameters x forward FLOP per parameter): example-forwards
+    source: str  # "dataset" (its row's compute and parameters) or "zoo facts" (the row is not in the data)
 
 
 @dataclass(frozen=True)
@@ -240,15 +244,22 @@ def _per_parameter(points: Sequence[Point]) -> tuple[PerParameter, ...]:
 
 
 def _zoo_per_parameter(points: Sequence[Point], zoo: Sequence[ZooForward]) -> tuple[ZooPerParameter, ...]:
+    """Each zoo system's compute per parameter: from its dataset row, else from the zoo's own facts."""
     by_name = {p.model: p for p in points}
     out = []
     for z in zoo:
         p = by_name.get(z.dataset_name)
-        if p is None or not p.compute or not p.parameters or z.forward_flop <= 0 or z.parameters <= 0:
+        if p is not None and p.compute and p.parameters:
+            compute, params, domain, source = p.compute, p.parameters, p.domain, "dataset"
+        elif z.published_compute and z.published_parameters:
+            compute, params, domain, source = z.published_compute, z.published_parameters, z.domain, "zoo facts"
+        else:
             continue
-        cpp = p.compute / p.parameters
-        out.append(ZooPerParameter(p.model, z.zoo_name, p.domain, p.compute, p.parameters, cpp,
-                                   z.flop_per_parameter, z.example, cpp / z.flop_per_parameter))
+        if z.forward_flop <= 0 or z.parameters <= 0:
+            continue
+        cpp = compute / params
+        out.append(ZooPerParameter(z.dataset_name, z.zoo_name, domain, compute, params, cpp,
+                                   z.flop_per_parameter, z.example, cpp / z.flop_per_parameter, source))
     return tuple(sorted(out, key=lambda r: r.compute_per_parameter))
 
 

@@ -36,7 +36,7 @@ from harness.estimate.calibrate import (
 )
 from harness.estimate.calibrate import evaluate as run_evaluation
 from harness.estimate.defaults import TABLE_NAME, DefaultRow, load_defaults
-from harness.report import plots
+from harness.report import plots, trends_page
 
 __all__ = ["FIGURES", "ReportError", "build_report"]
 
@@ -99,6 +99,7 @@ class _Context:
     db_path: str | None
     figures: dict[str, Path] = field(default_factory=dict)
     not_drawn: dict[str, str] = field(default_factory=dict)
+    trends: str = ""  # the trends section (harness.report.trends_page)
 
 
 # ---------------------------------------------------------------------------------------- building
@@ -129,7 +130,7 @@ def _defaults(systems: D.Systems, defaults_path: str | Path | None, boots: int,
 def build_report(dataset_path: str | Path, defaults_path: str | Path | None = None,
                  db_path: str | Path | None = None, *, out_dir: str | Path,
                  evaluation: Evaluation | None = None, evaluate: bool = False,
-                 boots: int = 200, seed: int = 0) -> Path:
+                 boots: int = 200, seed: int = 0, zoo: bool = False) -> Path:
     """Write the figures and `index.html` into `out_dir`; return the path of `index.html`.
 
     `defaults_path`: a utilisation defaults CSV (else the committed one, else one fitted here).
@@ -137,6 +138,7 @@ def build_report(dataset_path: str | Path, defaults_path: str | Path | None = No
     MFUs join the defaults figure; it must exist (the report never creates one).
     `evaluation`: a precomputed leave-one-out `Evaluation` to show; `evaluate=True` computes it
     (slow: ~1 min on the full snapshot); neither: the evaluation section says it was skipped.
+    `zoo=True`: the trends section counts the zoo's forwards for compute per parameter (~30 s).
     """
     systems = D.load_systems(dataset_path)
     table, table_source = _defaults(systems, defaults_path, boots, seed)
@@ -167,6 +169,7 @@ def build_report(dataset_path: str | Path, defaults_path: str | Path | None = No
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _draw(ctx, out, boots, seed)
+    ctx.trends = trends_page.report_section(systems.rows, out, zoo=zoo, boots=boots, seed=seed)
     index = out / INDEX
     index.write_text(_render_html(ctx), encoding="utf-8")
     return index
@@ -361,7 +364,7 @@ def _render_html(ctx: _Context) -> str:
     with_m2 = sum("compute_method2" in e for e in ctx.estimates)
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     sections = [(f"fig-{stem}", title) for stem, (title, _) in FIGURES.items()]
-    sections += [("defaults-table", "Defaults table"), ("evaluation", "Evaluation"),
+    sections += [("trends", "Trends in training compute"), ("defaults-table", "Defaults table"), ("evaluation", "Evaluation"),
                  ("flags", "Flagged rows"), ("measured", "Measured runs")]
     nav = "".join(f"<li><a href=\"#{anchor}\">{_e(title)}</a></li>" for anchor, title in sections)
     return f"""<!DOCTYPE html>
@@ -383,6 +386,7 @@ with a method-2 estimate. Defaults: {_e(ctx.table_source)}. Generated {now} by c
 </header>
 <main>
 {_figures_html(ctx)}
+{ctx.trends}
 <section id="defaults-table">
 <h2>Defaults table</h2>
 {_defaults_html(ctx)}
