@@ -1,10 +1,9 @@
 """From dataset rows to the points a trend is fitted on: plausibility, MoE detection, eras, selection.
 
-* **Plausibility** (`implausible`): a figure no real system can have keeps its row out of every
-  fit, and the row is listed with the reason: a publication date before `EARLIEST_YEAR` or after
-  next year (3024), a training compute outside `COMPUTE_FLOP` (1e308), a parameter count outside
-  `PARAMETERS` (1e300). The bounds are generous: the smallest systems of the dataset (Theseus,
-  1950: 40 FLOP, 40 parameters) and the largest (about 5e26 FLOP, 1e14 parameters) sit well inside.
+* **Plausibility**: the loader leaves a figure no real system can have (a publication year of 3024,
+  a training compute of 1e308, 1e300 parameters: the ranges of `units.py` / `plausible.csv`) empty
+  with an `implausible_value` finding. A row with such a finding on its date, compute or parameter
+  count is kept out of every fit, and listed with the finding's message (`implausible`).
 * **Mixture of experts** (`moe_reason`): a system is MoE when its name or its parameter / compute
   notes say so ("mixture of experts", "MoE", "sparsely gated", "N experts", "-A22B" or "8x7B" in the
   name, "17B active parameters" in the parameter notes), unless `moe.csv` decides otherwise
@@ -22,18 +21,15 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Literal
 
-from harness.estimate.dataset import SystemRow, decimal_year
+from harness.estimate.dataset import COLUMNS, SystemRow, decimal_year
 
 __all__ = [
-    "COMPUTE_FLOP",
-    "EARLIEST_YEAR",
     "METRICS",
-    "PARAMETERS",
     "Era",
     "Excluded",
     "Point",
@@ -46,9 +42,6 @@ __all__ = [
 
 Metric = Literal["compute", "parameters"]
 METRICS: tuple[str, ...] = ("compute", "parameters")
-EARLIEST_YEAR = 1900
-COMPUTE_FLOP: tuple[float, float] = (1.0, 1e31)  # plausible training compute, FLOP
-PARAMETERS: tuple[float, float] = (1.0, 1e16)  # plausible parameter count
 UNKNOWN_DOMAIN = "unknown"
 
 
@@ -102,17 +95,13 @@ class Era:
 
 # ---------------------------------------------------------------------------------------- plausibility
 
+_TREND_COLUMNS = tuple(COLUMNS[f] + ":" for f in ("date", "compute", "parameters"))
 
-def implausible(row: SystemRow, this_year: int | None = None) -> str | None:
-    """Why a row's date, compute or parameter count cannot be real, or None when all are plausible."""
-    latest = (this_year or datetime.now(timezone.utc).year) + 1
-    if row.year is not None and not EARLIEST_YEAR <= row.year <= latest:
-        return f"publication year {row.year} is outside {EARLIEST_YEAR}..{latest}"
-    for name, value, (lo, hi) in (("training compute", row.compute, COMPUTE_FLOP),
-                                  ("parameter count", row.parameters, PARAMETERS)):
-        if value is not None and not lo <= value <= hi:
-            return f"{name} {value:.3g} is outside {lo:g}..{hi:g}"
-    return None
+
+def implausible(row: SystemRow) -> str | None:
+    """The loader's `implausible_value` finding on the row's date, compute or parameters, or None."""
+    found = [f.message for f in row.problems if f.code == "implausible_value" and f.message.startswith(_TREND_COLUMNS)]
+    return "; ".join(found) or None
 
 
 # ---------------------------------------------------------------------------------------- MoE
@@ -201,8 +190,7 @@ def _domain(row: SystemRow) -> str:
 
 
 def select(rows: Iterable[SystemRow], metric: str = "compute", *, domains: Sequence[str] | None = None,
-           since: float | None = None, until: float | None = None, exclude_moe: bool = False,
-           this_year: int | None = None) -> Selection:
+           since: float | None = None, until: float | None = None, exclude_moe: bool = False) -> Selection:
     """The points of one metric, after the domain and date filters, implausible rows and (if asked) MoE.
 
     `since` / `until` are decimal years, inclusive (`until=2021` keeps all of 2021's systems only
@@ -218,7 +206,7 @@ def select(rows: Iterable[SystemRow], metric: str = "compute", *, domains: Seque
     missing = outside = 0
     for row in rows:
         value = row.compute if metric == "compute" else row.parameters
-        if (why := implausible(row, this_year)) is not None:
+        if (why := implausible(row)) is not None:
             bad.append(Excluded(row.model, why))
             continue
         if row.date is None or value is None:
