@@ -116,3 +116,26 @@ def test_time_split_fits_only_on_the_past():
     items = _noisy("old", 0.3, 10, "ampere") + [_run(f"new{i}", 0.4, year=2024) for i in range(4)]
     ev = V.time_split(items)
     assert ev.n == 4
+
+
+def test_benchmark_rows_use_the_harness_count_where_the_zoo_has_the_model():
+    text = ("system,hardware,chips,precision,parameters,year,metric,value,zoo,source\n"
+            "g,H100 SXM5 80GB,512,fp8,175e9,2024,tokens_per_second_per_chip,1000,gpt3-175b,s\n")
+    per_token = E.zoo_flop_per_token({"gpt3-175b"})["gpt3-175b"]
+    # GPT-3 175B at 2048 tokens: attention and logits add ~2.5% to 6N (Chinchilla App. F)
+    assert per_token / (6 * 175e9) == pytest.approx(1.025, abs=0.005)
+    (g,) = E.benchmark_evidence(text, {"gpt3-175b": per_token})
+    assert g.utilisation == pytest.approx(per_token * 1000 / 1979e12)
+    assert "counted by the harness" in g.source
+    assert E.benchmark_zoo_names() == {"gpt3-175b"}
+
+
+def test_counted_evidence_from_a_reconciliation_table_wins_over_the_recount():
+    text = ("dataset_model,implied_utilisation,hardware,precision,domain,chips,parameters,year\n"
+            "Recounted LM,0.25,NVIDIA A100,bf16,Language,256,1e10,2022\n"
+            "No figure,,NVIDIA A100,bf16,Language,256,1e10,2022\n")
+    counted = E.counted_from_csv(text)
+    assert [(e.system, e.kind, e.keys.generation) for e in counted] == [("Recounted LM", "counted", "ampere")]
+    recount = _run("Recounted LM", 0.17, kind="recount")
+    kept = C.best_runs([recount, *counted])
+    assert kept == counted  # one training-run figure per system: the harness's count

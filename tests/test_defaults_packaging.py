@@ -143,3 +143,18 @@ def test_calibrate_bad_out_is_one_line_and_leaves_nothing(dataset, tmp_path, whe
     assert r.exit_code == 2, r.output
     assert needle in r.output and len(r.output.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # no table, no .tmp left behind
+
+
+def test_calibrate_counted_table_is_read_or_refused_in_one_line(dataset, tmp_path):
+    bad = tmp_path / "zoo.csv"
+    bad.write_text("not,the,columns\n1,2,3\n")
+    out = tmp_path / "d.csv"
+    r = invoke("calibrate", "--dataset", str(dataset), "--counted", str(bad), "--out", str(out))
+    assert r.exit_code == 2 and "--counted" in r.output and len(r.output.strip().splitlines()) == 1
+    assert not out.exists()
+    good = tmp_path / "zoo_ok.csv"
+    good.write_text("dataset_model,implied_utilisation,hardware,precision,domain,chips,parameters,year\n"
+                    "LM 0,0.3,NVIDIA A100,bf16,Language,64,7e9,2022\n")
+    r = invoke("calibrate", "--dataset", str(dataset), "--counted", str(good), "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert "counted 1" in r.output

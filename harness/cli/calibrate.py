@@ -15,6 +15,8 @@ from harness.cli._common import app, fail
 def calibrate(
     dataset: str = typer.Option(..., "--dataset", help="a CSV in the Epoch 'all ML systems' schema"),
     db: str = typer.Option(None, "--db", help="results database whose measured runs are added (shown apart)"),
+    counted: str = typer.Option(None, "--counted", help="a zoo-vs-dataset CSV (harness reconcile-dataset): "
+                                "the utilisation the harness's own count implies for hardware-method rows"),
     out: str = typer.Option(None, "--out", help="where the defaults table goes (default: the user data folder, "
                             "$HARNESS_DATA_DIR or ~/.local/share/compute-harness/)"),
     shipped: bool = typer.Option(False, "--shipped", help="rewrite the table shipped with the package instead"),
@@ -42,7 +44,13 @@ def calibrate(
     except DatasetError as e:
         fail(str(e))
     items, dropped = E.from_dataset(systems)
-    items += E.benchmark_evidence()
+    if counted is not None:
+        try:
+            with open(counted, encoding="utf-8") as f:
+                items += E.counted_from_csv(f.read())
+        except (OSError, UnicodeDecodeError, KeyError, ValueError) as e:
+            fail(f"--counted {counted}: not a readable zoo-vs-dataset CSV ({e.__class__.__name__}: {e})")
+    items += E.benchmark_evidence(flop_per_token=E.zoo_flop_per_token(E.benchmark_zoo_names()))
     runs = sum(e.evidence_class == "training run" for e in items)
     if runs < 5:
         fail(f"only {runs} usable training runs in {dataset}: calibration needs rows with counted (or recountable) "

@@ -108,12 +108,14 @@ def _evaluate(name: str, folds: list[tuple[list[Evidence], list[Evidence]]]) -> 
 
 
 def leave_one_system_out(items: Sequence[Evidence]) -> Evaluation:
+    items = C.best_runs(items)
     runs = [e for e in items if e.evidence_class == "training run"]
     folds = [([x for x in items if x.system != e.system], [e]) for e in runs]
     return _evaluate("leave one system out", folds)
 
 
 def time_split(items: Sequence[Evidence], year: int = SPLIT_YEAR) -> Evaluation:
+    items = C.best_runs(items)
     train = [e for e in items if e.keys.year is not None and e.keys.year <= year]
     test = [e for e in items if e.evidence_class == "training run" and e.keys.year is not None and e.keys.year > year]
     return _evaluate(f"time split (fit <= {year}, test {year + 1}+)", [(train, test)])

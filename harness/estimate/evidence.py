@@ -36,6 +36,7 @@ from typing import Any
 from harness.estimate import dataset as D
 from harness.estimate.defaults import SystemKeys, domain_key
 from harness.estimate.findings import DATA_ERROR_UTILISATION
+from harness.estimate.trend_data import moe_reason
 from harness.hardware.table import UnknownHardware, generation, resolve
 
 KINDS = ("counted", "dataset count", "recount", "reported MFU", "benchmark", "single-device")
@@ -45,7 +46,6 @@ CLASS_OF_KIND = {"counted": "training run", "dataset count": "training run", "re
 RECOUNT_DOMAINS = ("language", "multimodal")
 BROKEN = frozenset({"chip_hours_as_hours", "chip_hours_mismatch", "compute_includes_base_model",
                     "hardware_unknown", "mfu_percentage_as_fraction"})
-_MOE_WORDS = ("mixture of experts", "mixture-of-experts", "moe", "experts", "active param", "activated param")
 HOUR = 3600.0
 
 
@@ -80,11 +80,6 @@ def _row_keys(row: D.SystemRow) -> SystemKeys:
     gen = gens.pop() if len(gens) == 1 else ("mixed" if gens else None)
     return SystemKeys(generation=gen, precision=row.precision, domain=row.domain, chips=row.quantity,
                       parameters=row.parameters, year=row.year)
-
-
-def _is_moe(row: D.SystemRow) -> bool:
-    text = " ".join(t for t in (row.model, getattr(row, "parameters_notes", None) or "") if t).lower()
-    return any(w in text.split() or (" " in w and w in text) for w in _MOE_WORDS) or "moe" in row.model.lower()
 
 
 def _utilisation(compute: float, row: D.SystemRow) -> float | None:
@@ -136,8 +131,8 @@ def _training_run(row: D.SystemRow, keys: SystemKeys, broken: list[str]) -> tupl
     if domain_key(row.domain) not in RECOUNT_DOMAINS or not (row.parameters and row.dataset_size):
         why = "compute from or blended with the hardware method, and no 6ND recount for this domain or row"
         return None, why if "hardware" in methods else "compute neither counted nor recountable"
-    if _is_moe(row):
-        return None, "mixture of experts: the dataset's parameters are the total, 6ND needs the active ones"
+    if (moe := moe_reason(row)) is not None:
+        return None, f"mixture of experts ({moe}): the dataset's parameters are the total, 6ND needs the active ones"
     u = _utilisation(6 * row.parameters * row.dataset_size * (row.epochs or 1.0), row)
     if u is None:
         return None, "no peak for the hardware"
@@ -171,12 +166,33 @@ def counted_evidence(items: Iterable[Mapping[str, Any]]) -> list[Evidence]:
     return out
 
 
-def benchmark_evidence(text: str | None = None) -> list[Evidence]:
+def counted_from_csv(text: str) -> list[Evidence]:
+    """`counted` evidence from a zoo-vs-dataset table (CSV with `dataset_model`,
+    `implied_utilisation`, `hardware`, `precision`, `domain`, `chips`, `parameters`, `year`)."""
+    def num(v: str | None) -> float | None:
+        return float(v) if v not in (None, "") else None
+
+    items = [{"system": r["dataset_model"], "utilisation": num(r.get("implied_utilisation")),
+              "hardware": r.get("hardware") or None, "precision": r.get("precision") or None,
+              "domain": r.get("domain") or None, "chips": num(r.get("chips")),
+              "parameters": num(r.get("parameters")),
+              "year": int(float(r["year"])) if r.get("year") else None}
+             for r in csv.DictReader(io.StringIO(text))]
+    return counted_evidence(items)
+
+
+def benchmark_evidence(text: str | None = None,
+                       flop_per_token: Mapping[str, float] | None = None) -> list[Evidence]:
     """`benchmark` evidence from benchmarks.csv (package data) or the CSV `text` given.
 
-    `tokens_per_second_per_chip` rows are turned into utilisation here, 6 x N x throughput / dense
-    peak of the precision (the convention of the `recount` kind); `mfu` rows are used as published.
+    `tokens_per_second_per_chip` rows are turned into utilisation here: training FLOP per token x
+    throughput / dense peak of the precision. The FLOP per token is the harness's count where the
+    row names a zoo entry found in `flop_per_token` (e.g. {"gpt3-175b": counted train FLOP per
+    token}), else 6 x N (the convention of the `recount` kind). `mfu` rows are used as published.
+    MLPerf LLM rows are read at the chip's 8-bit peak (fp8, TPU int8): their closed-division
+    submissions train in it, and at the bf16 peak several would exceed 0.85 (one 1.01).
     """
+    counted = flop_per_token or {}
     if text is None:
         text = resources.files("harness.estimate").joinpath("benchmarks.csv").read_text(encoding="utf-8")
     out = []
@@ -186,13 +202,37 @@ def benchmark_evidence(text: str | None = None) -> list[Evidence]:
         if r["metric"] == "mfu":
             u = value
         elif r["metric"] == "tokens_per_second_per_chip":
-            u = 6 * float(r["parameters"]) * value / acc.peak(r["precision"])
+            per_token = counted.get(r.get("zoo") or "", 6 * float(r["parameters"]))
+            u = per_token * value / acc.peak(r["precision"])
         else:
             raise ValueError(f"benchmarks.csv: unknown metric {r['metric']!r} for {r['system']}")
         keys = SystemKeys(generation(acc), r["precision"], "language", float(r["chips"]), float(r["parameters"]),
                           int(r["year"]))
-        out.append(Evidence(r["system"], u, "benchmark", keys, r["source"]))
+        how = "; FLOP per token counted by the harness" if r.get("zoo") in counted else ""
+        out.append(Evidence(r["system"], u, "benchmark", keys, r["source"] + how))
     return out
+
+
+def zoo_flop_per_token(names: Iterable[str]) -> dict[str, float]:
+    """Training FLOP per token of zoo language models (3 x the analytic forward, which the counter
+    matches exactly at full size), at each entry's own sequence length; imports the zoo (torch)."""
+    import models
+    from harness.analytic import breakdown
+    from harness.analytic.breakdown import total
+
+    out = {}
+    for name in sorted(set(names) - {""}):
+        e = models.get(name)
+        seq = e.default_seq or e.config.block_size
+        out[name] = 3 * total(breakdown(e.family, e.config, 1, seq)) / seq
+    return out
+
+
+def benchmark_zoo_names(text: str | None = None) -> set[str]:
+    """The zoo entries benchmarks.csv refers to."""
+    if text is None:
+        text = resources.files("harness.estimate").joinpath("benchmarks.csv").read_text(encoding="utf-8")
+    return {r.get("zoo") or "" for r in csv.DictReader(io.StringIO(text))} - {""}
 
 
 def single_device_evidence(store_rows: Iterable[Mapping[str, Any]]) -> list[Evidence]:
