@@ -298,7 +298,9 @@ def test_build_report_degrades_to_what_the_data_allows(tmp_path):
     assert [t for t, _ in page.tags if t == "img"] == [] and list(out.parent.glob("*.png")) == []
     assert text.count("Not drawn:") == len(FIGURES) + len(TRENDS_FIGURES)
     assert "Skipped: the leave-one-system-out evaluation" in text
-    assert "No results database given" in text and "No table: method 2 used the fixed rule" in text
+    assert "Skipped" in text and "harness report --evaluate" in text and "evaluate=True" not in text
+    assert "No results database: run <code>harness bench MODEL</code>" in text and "db_path" not in text
+    assert "No table: method 2 used the fixed rule" in text
     with pytest.raises(ReportError, match="does not exist"):
         build_report(sparse, defaults, db_path=tmp_path / "missing.sqlite", out_dir=tmp_path / "r2")
     assert not (tmp_path / "missing.sqlite").exists()
@@ -337,3 +339,23 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     page.feed(dom.stdout)
     images = [a.get("src") for t, a in page.tags if t == "img"]
     assert sorted(images) == sorted(f"{stem}.png" for stem in FIGURES)
+
+
+def test_report_command_reads_the_default_database(fixture_csv, tmp_path, monkeypatch):
+    """Without --db the report reads the database `harness bench` writes to, when it exists."""
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+    from harness.store import Store
+
+    db = tmp_path / "bench.sqlite"
+    monkeypatch.setenv("HARNESS_DB", str(db))
+    r = CliRunner().invoke(app, ["report", "--dataset", str(fixture_csv), "--out", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    assert "No results database: run <code>harness bench MODEL</code>" in (tmp_path / "a" / "index.html").read_text()
+    assert not db.exists()  # the report never creates a database
+    Store(db).close()  # what a first `harness bench` leaves behind
+    r = CliRunner().invoke(app, ["report", "--dataset", str(fixture_csv), "--out", str(tmp_path / "b")])
+    assert r.exit_code == 0, r.output
+    assert f"(runs from {db})" in r.stdout
+    assert f"The results database {db} holds no runs." in (tmp_path / "b" / "index.html").read_text()

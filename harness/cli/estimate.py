@@ -12,23 +12,15 @@ from harness.cli._common import FORMATS, app, choose, fail
 
 def load_defaults_or_fail(path: str | None) -> list[Any]:
     """The defaults table at `path` (None: the shipped one), or one line naming the file and the fix."""
-    from pathlib import Path
-
     from harness.estimate.defaults import DefaultsError, load_defaults
 
-    if path is not None and Path(path).is_dir():
-        fail(f"--defaults {path} is a directory: pass a defaults CSV written by `harness calibrate`")
     try:
         return load_defaults(path)
     except DefaultsError as e:
         fail(str(e).splitlines()[0])
-    except UnicodeDecodeError:
-        fail(f"--defaults {path} is not a defaults table (not UTF-8 text): pass a CSV written by `harness calibrate`")
     except OSError as e:
-        fail(f"cannot read --defaults {path} ({e.strerror or type(e).__name__}); check the path and its permissions")
-    except Exception as e:  # noqa: BLE001 - csv.Error and the like: the file is not a defaults CSV
-        fail(f"--defaults {path} is not a defaults table ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
-             "pass a CSV written by `harness calibrate`")
+        fail(f"cannot read --defaults {path} ({(e.strerror or type(e).__name__).lower()}); "
+             "check the path and its permissions")
 
 
 @app.command()
@@ -48,7 +40,11 @@ def estimate(
     except DatasetError as e:
         fail(str(e).splitlines()[0])
     table = load_defaults_or_fail(defaults)
-    rows = [estimate_row(r, table) for r in systems.rows]
+    try:
+        rows = [estimate_row(r, table) for r in systems.rows]
+    except ValueError as e:  # a defaults row outside 0 < low <= utilisation <= high <= 1
+        fail(f"--defaults {defaults or '(shipped table)'}: {str(e).splitlines()[0]}; "
+             "pass a table written by `harness calibrate`")
     for rej in systems.rejected:
         typer.echo(f"skipped line {rej.line} ({rej.model or 'no name'}): {rej.reason}", err=True)
     render(rows, fmt, sys.stdout, title=f"{len(rows)} systems from {dataset}")

@@ -45,6 +45,7 @@ its base model's pretraining, over the fine-tune's hours, inflates it by orders 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -297,7 +298,7 @@ def _records(data: bytes, source: str) -> tuple[list[str], list[tuple[int, list[
         raise DatasetError(f"{source} is not a CSV of the Epoch systems schema: not UTF-8 text") from None
     if "\x00" in text:
         raise DatasetError(f"{source} is not a CSV of the Epoch systems schema: binary content (NUL bytes)")
-    reader = csv.reader(text.splitlines(keepends=True))
+    reader = csv.reader(io.StringIO(text, newline=""))  # only \r and \n end a line (not \x0c, \x85)
     records: list[tuple[int, list[str]]] = []
     try:
         header = next(reader, None)

@@ -156,13 +156,17 @@ def user_defaults_path() -> Path:
 
 def _parse(text: str, where: str) -> list[DefaultRow]:
     reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as e:
+        raise DefaultsError(f"{where} is not a readable CSV ({e}); pass a CSV written by `harness calibrate`") from None
+    missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise DefaultsError(f"{where} is not a defaults table: missing columns {', '.join(missing)}")
     try:
         return [DefaultRow(r["group"], float(r["utilisation"]), float(r["low"]), float(r["high"]), int(r["n"]),
                            r["source"]) for r in reader]
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, csv.Error) as e:
         raise DefaultsError(f"{where}: unreadable number ({e})") from None
 
 
@@ -186,8 +190,14 @@ def load_defaults(path: str | Path | None = None) -> list[DefaultRow]:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DefaultsError(f"defaults file {p} does not exist; run `harness calibrate --out {p}` first") from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as e:
-        raise DefaultsError(f"defaults file {p} cannot be read ({e.__class__.__name__})") from None
+    except UnicodeDecodeError:
+        raise DefaultsError(f"defaults file {p} is not a defaults table (not UTF-8 text); "
+                            "pass a CSV written by `harness calibrate`") from None
+    except IsADirectoryError:
+        raise DefaultsError(f"defaults file {p} is a directory; pass a CSV written by `harness calibrate`") from None
+    except OSError as e:
+        raise DefaultsError(f"defaults file {p} cannot be read ({(e.strerror or type(e).__name__).lower()}); "
+                            "check the path and its permissions") from None
     return _parse(text, str(p))
 
 

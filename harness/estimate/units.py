@@ -53,8 +53,11 @@ def parse_number(cell: object) -> float | None:
     if isinstance(cell, bool):
         raise NumberError(str(cell), "is not a number")
     if isinstance(cell, (int, float)):
-        value = float(cell)
-        text = repr(cell)
+        text = repr(cell) if len(str(cell)) <= 24 else f"{str(cell)[:20]}... ({len(str(cell))} digits)"
+        try:
+            value = float(cell)
+        except OverflowError:  # an int beyond any float
+            raise NumberError(text, "is not a finite number") from None
     else:
         text = str(cell).strip()
         if not text:

@@ -9,8 +9,9 @@ served as it is.
 Where the defaults come from, in order: `defaults_path`; else the committed table
 (the table shipped with the package); else a table fitted from this dataset for the report (a few
 seconds, said on the page); else Epoch's fixed 0.3 / 0.4 rule. The leave-one-out evaluation is
-slow (about a minute on the full snapshot), so it runs only when asked (`evaluate=True`) or when a
-precomputed `Evaluation` is passed; otherwise the page says how to get it.
+slow (about a minute on the full snapshot), so it runs only when asked (`evaluate=True`,
+`harness report --evaluate`) or when a precomputed `Evaluation` is passed; otherwise the page says
+how to get it.
 """
 
 from __future__ import annotations
@@ -171,7 +172,12 @@ def build_report(dataset_path: str | Path, defaults_path: str | Path | None = No
     _draw(ctx, out, boots, seed)
     ctx.trends = trends_page.report_section(systems.rows, out, zoo=zoo, boots=boots, seed=seed)
     index = out / INDEX
-    index.write_text(_render_html(ctx), encoding="utf-8")
+    tmp = index.with_name(f".{INDEX}.tmp")  # written beside the target, then renamed: never half a page
+    try:
+        tmp.write_text(_render_html(ctx), encoding="utf-8")
+        tmp.replace(index)
+    finally:
+        tmp.unlink(missing_ok=True)
     return index
 
 
@@ -281,8 +287,7 @@ def _evaluation_html(ctx: _Context) -> str:
     ev = ctx.evaluation
     if ev is None:
         return ("<p class=\"note\">Skipped: the leave-one-system-out evaluation takes about a minute on "
-                "the full dataset. Build the report with <code>evaluate=True</code> (or pass a precomputed "
-                "<code>Evaluation</code>) to include it.</p>")
+                "the full dataset. Run <code>harness report --evaluate</code> to include it.</p>")
     summary = _table(
         ["defaults", "systems", "median |log10 error|", "median error factor", "within 2x"],
         [("calibrated (leave one system out)", ev.n, _num(ev.calibrated_median_abs_log10),
@@ -334,7 +339,8 @@ def _median(values: list[float]) -> float | None:
 
 def _store_html(ctx: _Context) -> str:
     if ctx.store_rows is None:
-        return "<p class=\"note\">No results database given (<code>db_path</code>).</p>"
+        return ("<p class=\"note\">No results database: run <code>harness bench MODEL</code> (it stores its rows "
+                "in the default database, which the report reads) or pass <code>harness report --db PATH</code>.</p>")
     rows = ctx.store_rows
     if not rows:
         return f"<p class=\"note\">The results database {_e(ctx.db_path)} holds no runs.</p>"
