@@ -112,7 +112,7 @@ class Claim:
     @classmethod
     def from_mapping(cls, row: Mapping[Any, Any], where: str = "") -> Claim:
         """From one CSV / YAML record with the field names (hours / days / seconds for the time)."""
-        name = _text(row.get("name")) or "claim"
+        name = " ".join((_text(row.get("name")) or "claim").split())  # one line: it heads every message
         label = f"{where} ({name})" if where else name
         known = set(NUMBER_FIELDS) | set(TEXT_FIELDS) | set(TIME_UNITS)
         unknown = sorted(str(k) for k in row if k not in known and k is not None)
