@@ -241,3 +241,25 @@ def _jagged_pairs(q: torch.Tensor, k: torch.Tensor, causal: bool) -> tuple[int, 
     full = sum(a * b for a, b in zip(q_lens, k_lens))
     kept = sum(kept_pairs(a, b, causal) for a, b in zip(q_lens, k_lens))
     return heads, full, kept
+
+
+# ---------------------------------------------------------------- flex_attention
+
+FLEX_NOTE = "flex_attention: kept pairs from its block mask, at block granularity (a partly masked block counts whole)"
+
+
+def flex_counts(q: Any, k: Any, v: Any, block_mask: tuple, backward: bool) -> tuple[Flops, int, int]:
+    """flex_attention counted as SDPA over [B, H, S, D]; the block mask's computed blocks give the
+    kept pairs (block_mask is `BlockMask.as_tuple()`: Q_LEN, KV_LEN, kv_num_blocks, kv_indices,
+    full_kv_num_blocks, ..., Q_BLOCK_SIZE, KV_BLOCK_SIZE, mask_mod)."""
+    heads, s_q, s_k = prod(q.shape[:-2]), q.shape[-2], k.shape[-2]
+    full = heads * s_q * s_k
+    kept = full
+    partial, whole = block_mask[2], block_mask[4]
+    if isinstance(partial, torch.Tensor) and not partial.is_meta:
+        q_block, kv_block = block_mask[-3], block_mask[-2]
+        blocks = int(partial.sum()) + (int(whole.sum()) if isinstance(whole, torch.Tensor) else 0)
+        mask_heads = prod(partial.shape[:-1])  # [B, H, q blocks]: may broadcast over batch and heads
+        fraction = min(1.0, blocks * q_block * kv_block / (mask_heads * block_mask[0] * block_mask[1]))
+        kept = round(full * fraction)
+    return attention_terms(1, full, kept, q.shape[-1], v.shape[-1], backward)

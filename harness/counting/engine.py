@@ -29,7 +29,14 @@ from torch.utils._pytree import tree_flatten, tree_unflatten
 from harness.conventions import AttentionConvention, Category, Phase
 from harness.counting import formulas as F
 from harness.counting import kernels as K
-from harness.counting.attention import ATTENTION_BACKWARD, ATTENTION_KERNELS, AttentionHint, UnknownValues
+from harness.counting.attention import (
+    ATTENTION_BACKWARD,
+    ATTENTION_KERNELS,
+    FLEX_NOTE,
+    AttentionHint,
+    UnknownValues,
+    flex_counts,
+)
 from harness.counting.regions import META_OUTPUTS, REGIONS, RegionCount
 
 
@@ -107,12 +114,16 @@ def _prefixes(path: str | None) -> list[str]:
 
 
 class _OpCounter(TorchDispatchMode):
+    supports_higher_order_operators = True  # flex_attention arrives as one; others are refused
+
     def __init__(self, tally: Tally) -> None:
         super().__init__()
         self.tally = tally
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
+        if isinstance(func, torch._ops.HigherOrderOperator):
+            return self._higher_order(func, args, kwargs)
         on_meta = _any_meta(args, kwargs)
         if not self.tally.suppress and _decomposes(func):
             with self:  # an op torch would have decomposed outside inference mode: count its parts
@@ -167,6 +178,22 @@ class _OpCounter(TorchDispatchMode):
             tally.uncounted_elements[name] += _elements(out)
             return
         tally.counted_elements += _elements(out)
+
+
+    def _higher_order(self, func: Any, args: tuple, kwargs: dict) -> Any:
+        """flex_attention and its backward, counted as SDPA; the kernel then runs uncounted."""
+        backward = func.name() == "flex_attention_backward"
+        if func.name() not in ("flex_attention", "flex_attention_backward"):
+            return NotImplemented
+        tally = self.tally
+        if not tally.suppress:
+            q, k, v = args[:3]
+            block_mask = args[9] if backward else args[4]
+            flops, saved, recompute = flex_counts(q, k, v, block_mask, backward)
+            tally.recompute += recompute
+            tally.add_attention(f"flex_attention{'.backward' if backward else ''}", flops, saved)
+            tally.notes[FLEX_NOTE] = None
+        return func(*args, **kwargs)
 
 
 def _any_meta(args: tuple, kwargs: dict) -> bool:
@@ -355,10 +382,32 @@ def counting(model: torch.nn.Module, tally: Tally) -> Iterator[None]:
     regions = _RegionCounter(tally)
     _ACTIVE.append(regions)
     try:
-        with module_tracking(model, tally), regions, _OpCounter(tally):
+        with module_tracking(model, tally), _flex_uncompiled(), regions, _OpCounter(tally):
             yield
     finally:
         _ACTIVE.pop()
+
+
+@contextmanager
+def _flex_uncompiled() -> Iterator[None]:
+    """Let eager flex_attention call its operator directly instead of through torch.compile.
+
+    Eager flex_attention compiles itself (with the eager backend), which dynamo refuses under a
+    dispatch mode; torch's documented debugging switch makes it call the operator as is, where
+    the counter sees it. The values may differ from the compiled kernel's; the shapes, all a
+    count needs, do not.
+    """
+    try:
+        import torch.nn.attention.flex_attention as flex
+    except ImportError:
+        yield
+        return
+    before = getattr(flex, "_FLEX_ATTENTION_DISABLE_COMPILE_DEBUG", None)
+    flex._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG = True
+    try:
+        yield
+    finally:
+        flex._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG = before
 
 
 @contextmanager
