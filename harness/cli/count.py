@@ -8,6 +8,7 @@ import typer
 
 from harness.cli._common import FORMATS, PHASES, app, check_device, choose, fail
 
+CPU_COUNTERS_MAX_PARAMS = 2_000_000_000  # other counters run on CPU for a meta count: up to this size (8 GB fp32)
 MAX_BATCH = 2**31 - 1  # a batch or sequence beyond this overflows torch's 64-bit sizes in wide layers
 
 
@@ -52,7 +53,8 @@ def count(
 
     train = phase == "train"
     try:
-        loaded = resolve(model, overrides).load(batch, seq, device, train=train)
+        source = resolve(model, overrides)
+        loaded = source.load(batch, seq, device, train=train)
     except SourceError as e:
         fail(str(e))
     except (RuntimeError, ValueError, OverflowError) as e:  # a size torch cannot hold
@@ -78,11 +80,33 @@ def count(
             fail(f"batch {batch}, seq {seq} is too large to count ({text}); try a smaller --batch or --seq")
         fail(f"counting {loaded.name} failed: {type(e).__name__}: {text}")
     rows = []
+    counters_device = None
     if names is None or names:
-        from rich.console import Console
+        rows, counters_device = _other_counters(source, loaded, names, result if phase == "forward" else None, batch, seq, train)
+    render(loaded.name, result, rows, fmt, sys.stdout, counters_device=counters_device)
 
-        from harness.counting.reconcile import reconcile
 
-        with Console(stderr=True).status("running the other counters and their coverage probes ..."):
-            rows = reconcile(loaded.module, loaded.inputs, names, ours=result if phase == "forward" else None)
-    render(loaded.name, result, rows, fmt, sys.stdout)
+def _other_counters(source: object, loaded: object, names: list[str] | None, ours: object, batch: int | None,
+                    seq: int | None, train: bool) -> tuple[list, str]:
+    """Reconcile with the other counters. They cannot count on the meta device (their hooks see no
+    fused kernels there and some count the math decomposition twice), so a meta count runs them on
+    CPU at the same shapes: the harness's own count is the same integer on both."""
+    from rich.console import Console
+
+    from harness.counting.adapters import ADAPTERS
+    from harness.counting.reconcile import Reconciled, reconcile
+
+    net, inputs = loaded.module, loaded.inputs  # type: ignore[attr-defined]
+    device = next((x.device.type for x in inputs if hasattr(x, "device")), "cpu")
+    if device == "meta":
+        size = sum(p.numel() for p in net.parameters())
+        if size > CPU_COUNTERS_MAX_PARAMS:
+            why = (f"the other counters cannot run on the meta device and {size:,} parameters are too many to build on CPU; "
+                   "count a smaller configuration with --device cpu")
+            ours_forward = ours.by_phase["forward"] if ours is not None else 0  # type: ignore[attr-defined]
+            return [Reconciled(n, None, ours_forward, None, "", (), why) for n in (names or ADAPTERS)], "cpu"
+        with Console(stderr=True).status("building the model on CPU for the other counters ..."):
+            cpu = source.load(batch, seq, "cpu", train=train)  # type: ignore[attr-defined]
+        net, inputs, device = cpu.module, cpu.inputs, "cpu"
+    with Console(stderr=True).status("running the other counters and their coverage probes ..."):
+        return reconcile(net, inputs, names, ours=ours), device
