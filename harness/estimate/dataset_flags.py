@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from harness.estimate.dataset import SystemRow, implied_utilisation, peak_flop_per_s
 from harness.estimate.findings import (
+    BASE_MODEL_FACTOR,
     CHIP_HOURS_MATCH,
     CHIP_HOURS_RATIO,
     DATA_ERROR_UTILISATION,
@@ -192,7 +193,7 @@ def detect_base_model_compute(row: SystemRow) -> Finding | None:
     if row.base_model is None or u is None or row.compute is None or _explained_by_peak(row, u):
         return None
     ft = row.finetune_compute
-    if ft is not None and row.compute > 2 * ft:
+    if ft is not None and row.compute > BASE_MODEL_FACTOR * ft:
         return Finding("compute_includes_base_model",
                     f"compute {row.compute:.3g} includes the base model ({row.base_model}); the fine-tune's "
                     f"{ft:.3g} FLOP over the same hours gives utilisation {u * ft / row.compute:.3g}, "

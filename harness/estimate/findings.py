@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "BASE_MODEL_FACTOR",
     "CHIP_HOURS_MATCH",
     "CHIP_HOURS_RATIO",
     "CLAIMED_HIGH",
@@ -31,6 +32,8 @@ __all__ = [
     "DEFAULT_MATCH",
     "DEFAULT_UTILISATIONS",
     "DOUBLE_COUNT_MATCH",
+    "DOWNTIME_BAND",
+    "ENCODER_DECODER_BAND",
     "FACTOR_MATCH",
     "HARDWARE_ESTIMATE_MATCH",
     "MAX_WALL_CLOCK_HOURS",
@@ -69,10 +72,15 @@ DEFAULT_UTILISATIONS: tuple[float, ...] = (0.3, 0.4)
 # utilisation over the whole run may be well below it (PaLM: MFU 0.462, over the run 0.30)
 CLAIMED_LOW, CLAIMED_HIGH = 0.5, 1.25
 MFU_SLACK = 1.25  # a dataset row's implied (wall clock) may exceed its reported MFU by 25% before a flag
+# wall-clock utilisation / reported MFU in this band is downtime and restarts (PaLM: 0.30 / 0.462 = 0.65)
+DOWNTIME_BAND: tuple[float, float] = (0.3, 0.8)
 
 # ------------------------------------------------------------------------------- agreement
 
 WITHIN_METHOD1 = 2.0  # a claimed figure agrees with method 1 within this factor either way
+# other evidence / 6ND in this band: an encoder-decoder sends each token through half the parameters
+ENCODER_DECODER_BAND: tuple[float, float] = (0.35, 0.7)
+BASE_MODEL_FACTOR = 2.0  # a fine-tune's compute above this x its own fine-tune FLOP includes the base model
 RANGE_SLACK = 1.1  # method 2's range widened by 10% each side (published figures are rounded)
 CHIP_HOURS_RATIO = 1.5  # hours x chips vs a chip-hours figure: a factor beyond this is a mismatch
 MAX_WALL_CLOCK_HOURS = 3 * 8766.0  # three years: longer is not a training run's wall-clock time

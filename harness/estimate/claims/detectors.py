@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from harness.estimate.claims.claim import Claim
 from harness.estimate.findings import (
     DEFAULT_UTILISATIONS,
+    DOWNTIME_BAND,
+    ENCODER_DECODER_BAND,
     FACTOR_MATCH,
     HARDWARE_ESTIMATE_MATCH,
     MAX_WALL_CLOCK_HOURS,
@@ -298,7 +300,7 @@ def detect_parameters(ctx: Context) -> Finding | None:
     if ratio >= 1 / WITHIN_METHOD1:
         return None
     n_eff = c.params * ratio
-    if 0.35 <= ratio <= 0.7:
+    if ENCODER_DECODER_BAND[0] <= ratio <= ENCODER_DECODER_BAND[1]:
         why = ("an encoder-decoder sends each token through the encoder or the decoder only (about half "
                "the parameters), or N includes embeddings (6ND counts non-embedding parameters)")
     else:
@@ -343,7 +345,7 @@ def detect_downtime(ctx: Context) -> Finding | None:
         return None
     if ctx.claim.peak is not None:
         mfu *= ctx.claim.peak / ctx.peak  # the MFU against the dense peak, as u is
-    if mfu > 1 or not 0.3 * mfu <= u < 0.8 * mfu:
+    if mfu > 1 or not DOWNTIME_BAND[0] * mfu <= u < DOWNTIME_BAND[1] * mfu:
         return None
     return Finding("downtime",
                   f"implied utilisation {_g(u)} over the whole run is below the reported MFU {_g(mfu)}: "
