@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # for type checkers and editors only; nothing is imported at run time
     from harness.counting.api import count_flops
     from harness.counting.result import FlopCount
+    from harness.measure.api import bench
 
-__all__ = ["FlopCount", "count_flops"]  # "bench" joins once harness.measure.api exists
+__all__ = ["FlopCount", "bench", "count_flops"]
 __version__ = "0.1.0"
 
 # public name -> (module, attribute), imported on first access

@@ -179,9 +179,10 @@ PROVENANCE: tuple[str, ...] = (
 
 CONFIG_FIELDS: tuple[str, ...] = (
     "model", "batch", "seq", "phase", "precision", "compile", "checkpointing", "world_size", "strategy",
-    "device_name", "device_kind",
+    "device_name", "device_kind", "source",
 )
-"""The columns that identify a measurement configuration: run_key_for(row) hashes these."""
+"""The columns that identify a measurement configuration: run_key_for(row) hashes these. A zoo
+model's source (``zoo:NAME``) says no more than its name, and is left out of the key."""
 
 
 # --------------------------------------------------------------------------- keys and provenance
@@ -222,6 +223,8 @@ def run_key_for(row: Mapping[str, Any]) -> str:
     for name in CONFIG_FIELDS:
         value = row.get(name)
         config[name] = _BY_NAME[name].default if value is None else value
+    if config["source"] == f"zoo:{config['model']}":
+        config["source"] = None  # the keys of zoo rows stay what they were before sources existed
     return run_key(**config)
 
 

@@ -19,7 +19,7 @@ INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
 
 @app.command()
 def bench(
-    model: str = typer.Argument(..., help="a name from the model registry (harness zoo lists them)"),
+    model: str = typer.Argument(..., help="a zoo name (harness zoo lists them), FILE.py:FUNCTION, package.module:FUNCTION or hf:PATH/config.json"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | mps | xpu | xla (cuda covers ROCm)"),
     precision: str = typer.Option(None, "--precision", help="fp32 | tf32 | bf16 | fp16, or a comma list (default: bf16 on GPU, fp32 on CPU)"),
     batch: str = typer.Option(None, "--batch", help="batch size, or a comma list (default: the model's)"),
@@ -37,6 +37,7 @@ def bench(
     nproc: int = typer.Option(1, "--nproc", help="processes (devices) for a data-parallel run through torchrun"),
     strategy: str = typer.Option("ddp", "--strategy", help="with --nproc: ddp | fsdp"),
     timeout_s: int = typer.Option(600, "--timeout", help="with --nproc: seconds before a stuck job is ended"),
+    overrides: list[str] = typer.Option([], "--set", help="hf: sources: change a config field, key=value (repeatable)"),
     fmt: str = typer.Option("table", "--format", help="table | json | csv"),
     explain: bool = typer.Option(False, "--explain", help="say what every column of the table means"),
 ) -> None:
@@ -44,35 +45,39 @@ def bench(
     import models
     from harness.measure import bench as B
     from harness.measure import precision as P
-    from harness.measure.runner import BenchConfig
+    from harness.measure.runner import BenchConfig, SourceWorkload
+    from harness.sources import resolve
 
     choose(fmt, FORMATS, "format")
     choose(phase, ("train", "inference"), "phase")
     _check_flags(sweep, batch, max_batch, no_db, db, again, phase, checkpointing, steps, warmup)
     batches = ints(batch, "--batch")
+    train = phase == "train"
     try:
         dev = B.resolve_device(device)
-        entry = models.get(model)
+        work = SourceWorkload(resolve(model, overrides))
         precisions = (precision or ("fp32" if dev.type == "cpu" else "bf16")).split(",")
         for p in precisions:
             P.get(p, dev)
-        batches = batches or [entry.default_batch]
+        batches = batches or [models.get(work.name).default_batch if work.spec.kind == "zoo" else 1]
         for b in batches:
-            entry.inputs(b, seq, "meta")
+            work.make(b, seq, "meta", train)  # a bad batch, seq or source fails here, in one line
     except (B.DeviceError, models.ModelInputError, P.PrecisionError) as e:
         fail(str(e))
-    base = BenchConfig(model, batches[0], seq, phase, precisions[0], compile_, checkpointing, str(dev), warmup, steps)  # type: ignore[arg-type]
+    base = BenchConfig(work.name, batches[0], seq, phase, precisions[0], compile_, checkpointing, str(dev), warmup, steps)  # type: ignore[arg-type]
     if nproc != 1 or strategy != "ddp":
+        if work.spec.kind != "zoo":
+            fail("--nproc measures zoo models; a FILE.py:FUNCTION or hf: source runs on one process: drop --nproc")
         _distributed(base, nproc, strategy, timeout_s, db, no_db, fmt, sweep, len(batches) * len(precisions), explain)
         return
     if checkpointing:
         from harness.measure.runner import apply_checkpointing
 
         try:
-            apply_checkpointing(entry.build("meta"))
+            apply_checkpointing(work.make(batches[0], seq, "meta", train)[0])
         except ValueError as e:
             fail(str(e))
-    _check_memory(entry, replace(base, batch=1 if sweep else min(batches)), dev)
+    _check_memory(work, replace(base, batch=1 if sweep else min(batches)), dev)
     # one group per precision: a sweep stops its own group at the first out-of-memory
     groups = [
         list(B.sweep(replace(base, precision=p), max_batch or 1024)) if sweep
@@ -81,7 +86,7 @@ def bench(
     ]
     store = _open_store(db) if not no_db else None
     try:
-        rows, skipped = _run_with_progress(groups, store, sweep, again)
+        rows, skipped = _run_with_progress(groups, store, sweep, again, work)
     except KeyboardInterrupt as e:
         _interrupted(e.args[0] if e.args else [], store)
         raise typer.Exit(INTERRUPTED) from None
@@ -110,16 +115,16 @@ def _check_flags(sweep: bool, batch: str | None, max_batch: int | None, no_db: b
         fail("--checkpointing recomputes activations in the backward, and inference has none: drop it or use --phase train")
 
 
-def _check_memory(entry: Any, cfg: Any, dev: Any) -> None:
+def _check_memory(work: Any, cfg: Any, dev: Any) -> None:
     """Refuse, before building, a configuration whose memory floor exceeds what the device has free."""
     from harness.measure import memory as M
 
     have = M.available_bytes(dev)
     if have is None:
         return
-    need = M.estimate(entry.build("meta"), entry.inputs(cfg.batch, cfg.seq, "meta"), cfg.phase)
+    need = M.estimate(*work.make(cfg.batch, cfg.seq, "meta", cfg.phase == "train"), cfg.phase)
     if need.bytes > have:
-        fail(f"{entry.name} batch {cfg.batch} ({cfg.phase}) needs at least {M.gib(need.bytes)} "
+        fail(f"{work.name} batch {cfg.batch} ({cfg.phase}) needs at least {M.gib(need.bytes)} "
              f"({need.parameters:,} parameters), more than the {M.gib(have)} free on {dev.type}: "
              "choose a smaller model or batch, or another --device")
 
@@ -196,7 +201,8 @@ def _distributed(base: Any, nproc: int, strategy: str, timeout_s: int, db: str |
     typer.echo(f"stored 1 row in {store.path}" if store is not None else "not stored (--no-db)", err=True)
 
 
-def _run_with_progress(groups: list[list], store: Any, sweep: bool, again: bool) -> tuple[list[dict], list[str]]:
+def _run_with_progress(groups: list[list], store: Any, sweep: bool, again: bool,
+                       work: Any) -> tuple[list[dict], list[str]]:
     """Measure every group, storing each row as it comes; (stored rows, run keys skipped).
 
     A KeyboardInterrupt leaves with the rows finished so far as its argument.
@@ -224,7 +230,8 @@ def _run_with_progress(groups: list[list], store: Any, sweep: bool, again: bool)
                 progress.advance(task)
 
             for configs in groups:
-                for row in B.measure(configs, skip=skip, stop_on_oom=sweep, on_start=started, on_skip=passed):
+                for row in B.measure(configs, skip=skip, stop_on_oom=sweep, workload=work, on_start=started,
+                                     on_skip=passed):
                     if store is not None:  # show the row as stored: run_id, repeat and all
                         row = store.rows(run_id=store.add(row, repeat=True))[0]
                     rows.append(row)

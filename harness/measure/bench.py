@@ -23,7 +23,7 @@ import torch
 from harness.measure import precision as P
 from harness.measure.ceiling import matmul_ceiling
 from harness.measure.devices import DeviceError, device_name, resolve_device  # noqa: F401 - the device rules
-from harness.measure.runner import BenchConfig, BenchResult, Workload, run
+from harness.measure.runner import BenchConfig, BenchResult, Workload, as_workload, run
 
 
 def datasheet_peak(device: torch.device, precision: P.Precision) -> tuple[float | None, str]:
@@ -124,11 +124,11 @@ def to_row(result: BenchResult, provenance: dict[str, Any], family: str | None,
     return row | {"run_key": run_key_for(row)}
 
 
-def run_key_of(cfg: BenchConfig, provenance: dict[str, Any]) -> str:
+def run_key_of(cfg: BenchConfig, provenance: dict[str, Any], source: str | None = None) -> str:
     """The run_key a single-process row of `cfg` measured with this provenance gets."""
     from harness.store import run_key_for
 
-    return run_key_for({**cfg.key_fields(), "world_size": 1, "strategy": "single", **provenance})
+    return run_key_for({**cfg.key_fields(), "world_size": 1, "strategy": "single", "source": source, **provenance})
 
 
 def device_provenance(device: torch.device) -> dict[str, Any]:
@@ -144,14 +144,13 @@ def measure(
     skip: Callable[[str], bool] | None = None,
     stop_on_oom: bool = False,
     workload: Workload | None = None,
-    source: str | None = None,
     on_start: Callable[[BenchConfig], None] | None = None,
     on_skip: Callable[[BenchConfig, str], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Measure every configuration and yield its row as soon as it is finished.
 
     `skip(run_key)`: True leaves that configuration out (`on_skip` hears of it). `workload`: what
-    to build (default: the zoo entry each configuration names); `source` names it in the row.
+    to build (default: the zoo entry each configuration names); its `source` names it in the row.
     `stop_on_oom`: the first out-of-memory row ends the series (a sweep).
     """
     from harness.hardware.telemetry import Sampler
@@ -160,7 +159,8 @@ def measure(
     for cfg in configs:
         device = torch.device(cfg.device)
         prov = device_provenance(device)
-        key = run_key_of(cfg, prov)
+        target = as_workload(workload if workload is not None else cfg.model)
+        key = run_key_of(cfg, prov, target.source)
         if skip is not None and skip(key):
             if on_skip:
                 on_skip(cfg, key)
@@ -171,13 +171,8 @@ def measure(
         peak, _ = datasheet_peak(device, precision)
         ceiling = ceilings.setdefault(cfg.device, Ceilings(device, {})).get(precision)
         sampler = (lambda: Sampler(device.index or 0)) if device.type == "cuda" else None
-        target = workload
-        if target is None:
-            import models
-
-            target = models.get(cfg.model)
         result = run(cfg, peak, ceiling, sampler, workload=target)
-        row = to_row(result, prov, target.family, source)
+        row = to_row(result, prov, target.family, target.source)
         assert row["run_key"] == key, "the run key skipped on and the run key stored must agree"
         yield row
         if stop_on_oom and result.status == "oom":

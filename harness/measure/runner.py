@@ -6,9 +6,9 @@ activation checkpointing, HFU uses the hardware FLOP (recomputed forward include
 A utilisation above 1 is an error to explain, never a result: the row says so in `error`
 (:func:`check_utilisation`, the one place that rule lives).
 
-What is measured is a :class:`Workload`: anything that builds a module on a device and makes its
-inputs there. A zoo entry (`models.Entry`) is one; :class:`ModuleWorkload` wraps a module and
-inputs the user already has.
+What is measured is a :class:`Workload`: anything that builds a module and its inputs on a
+device: a zoo entry, a `harness.sources` spec (FILE.py:FUNC, hf:config.json), or a module and
+inputs the caller already has.
 """
 
 from __future__ import annotations
@@ -118,40 +118,96 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 class Workload(Protocol):
-    """What a step runs: `build(device)` makes the module, `inputs(batch, seq, device)` its inputs.
+    """What a step runs: `make(batch, seq, device, train)` builds the module and its inputs there.
 
-    `models.Entry` (a zoo entry) is one; so is :class:`ModuleWorkload`.
+    :class:`ZooWorkload` (a zoo entry), :class:`SourceWorkload` (any `harness.sources` spec) and
+    :class:`ModuleWorkload` (a module the caller already has) are the three kinds.
     """
 
     name: str
     family: str | None
+    source: str
 
-    def build(self, device: str | torch.device = "cpu") -> nn.Module: ...
+    def make(self, batch: int | None, seq: int | None, device: str | torch.device,
+             train: bool) -> tuple[nn.Module, tuple]: ...
 
-    def inputs(self, batch: int | None = None, seq: int | None = None, device: str | torch.device = "cpu") -> tuple: ...
+
+@dataclass(frozen=True)
+class ZooWorkload:
+    """A zoo entry (`models.Entry`): its builder and its inputs at any batch and sequence."""
+
+    entry: Any
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    @property
+    def family(self) -> str | None:
+        return self.entry.family
+
+    @property
+    def source(self) -> str:
+        return f"zoo:{self.entry.name}"
+
+    def make(self, batch: int | None, seq: int | None, device: str | torch.device,
+             train: bool) -> tuple[nn.Module, tuple]:
+        inputs = self.entry.inputs(batch, seq, device)  # checks batch and seq before building
+        return self.entry.build(device), inputs
+
+
+@dataclass(frozen=True)
+class SourceWorkload:
+    """A resolved `harness.sources.Source` (FILE.py:FUNC, pkg.mod:FUNC, hf:config.json)."""
+
+    spec: Any  # harness.sources.Source
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def family(self) -> str | None:
+        return self.spec.family
+
+    @property
+    def source(self) -> str:
+        return f"zoo:{self.spec.name}" if self.spec.kind == "zoo" else self.spec.source
+
+    def make(self, batch: int | None, seq: int | None, device: str | torch.device,
+             train: bool) -> tuple[nn.Module, tuple]:
+        loaded = self.spec.load(batch, seq, str(device), train=train)
+        return loaded.module, loaded.inputs
 
 
 @dataclass(frozen=True)
 class ModuleWorkload:
     """A module and inputs the caller already has (fixed shapes: `batch` and `seq` are not used).
 
-    `build("meta")` is a meta-device copy for counting; `build(device)` is the module itself,
-    moved there. `source` is what a stored row names (default: `module:ClassName`).
+    On meta it is a meta-device copy, for counting; elsewhere the module itself, moved there.
+    `source` is what a stored row names (default: `module:ClassName`).
     """
 
     module: nn.Module
     example: tuple
     name: str
     family: str | None = None
-    source: str | None = None
+    source: str = ""
 
-    def build(self, device: str | torch.device = "cpu") -> nn.Module:
-        if torch.device(device).type == "meta":
-            return copy.deepcopy(self.module).to("meta")
-        return self.module.to(device)
+    def make(self, batch: int | None, seq: int | None, device: str | torch.device,
+             train: bool) -> tuple[nn.Module, tuple]:
+        meta = torch.device(device).type == "meta"
+        net = copy.deepcopy(self.module).to("meta") if meta else self.module.to(device)
+        return net, tuple(x.to(device) if isinstance(x, torch.Tensor) else x for x in self.example)
 
-    def inputs(self, batch: int | None = None, seq: int | None = None, device: str | torch.device = "cpu") -> tuple:
-        return tuple(x.to(device) if isinstance(x, torch.Tensor) else x for x in self.example)
+
+def as_workload(what: Any) -> Workload:
+    """A workload as is; a zoo entry (`models.Entry`) or zoo name wrapped as one."""
+    if isinstance(what, str):
+        import models
+
+        return ZooWorkload(models.get(what))
+    return what if hasattr(what, "make") else ZooWorkload(what)
 
 
 def batch_of(inputs: tuple) -> int:
@@ -183,16 +239,18 @@ def _recounted(forward: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def count_step(entry: Workload, cfg: BenchConfig) -> StepFlop:
-    """Model and hardware FLOP of one step, counted on the meta device."""
-    inputs = entry.inputs(cfg.batch, cfg.seq, "meta")
-    if cfg.phase == "inference":
-        r = count_flops(entry.build("meta").eval(), inputs)  # as it runs: eval mode, no dropout
+def count_step(entry: Any, cfg: BenchConfig) -> StepFlop:
+    """Model and hardware FLOP of one step, counted on the meta device. `entry`: a workload or zoo entry."""
+    work = as_workload(entry)
+    train = cfg.phase == "train"
+    net, inputs = work.make(cfg.batch, cfg.seq, "meta", train)
+    if not train:
+        r = count_flops(net.eval(), inputs)  # as it runs: eval mode, no dropout
         return StepFlop(r.total, r.total, r.total, 0, 0)
-    r = count_flops(entry.build("meta"), inputs, phase="train", optimizer=OPTIMIZER)
+    r = count_flops(net, inputs, phase="train", optimizer=OPTIMIZER)
     hardware = r.total
     if cfg.checkpointing:
-        net = entry.build("meta")
+        net, inputs = work.make(cfg.batch, cfg.seq, "meta", train)
         apply_checkpointing(net)
         hardware = count_flops(net, inputs, phase="train", optimizer=OPTIMIZER).total
     return StepFlop(r.total, hardware, r.by_phase["forward"], r.by_phase["backward"], r.by_phase["optimizer"])
@@ -262,18 +320,14 @@ def run(
 
     `workload`: what to build (default: the zoo entry named `cfg.model`).
     """
-    if workload is None:
-        import models
-
-        workload = models.get(cfg.model)
+    work = as_workload(workload if workload is not None else cfg.model)
     device = torch.device(cfg.device)
     base = BenchResult(cfg, "ok", peak_flop_per_s=peak_flop_per_s, ceiling_flop_per_s=ceiling_flop_per_s)
     model = inputs = step = None
     try:
-        flop = flop or count_step(workload, cfg)
+        flop = flop or count_step(work, cfg)
         torch.manual_seed(0)
-        model = workload.build(device)
-        inputs = workload.inputs(cfg.batch, cfg.seq, device)
+        model, inputs = work.make(cfg.batch, cfg.seq, device, cfg.phase == "train")
         if cfg.checkpointing:
             apply_checkpointing(model)
         if cfg.compile:

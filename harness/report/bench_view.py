@@ -36,11 +36,11 @@ def _get(row: dict[str, Any], key: str) -> Any:
 
 
 def status_text(row: dict[str, Any]) -> str:
-    """ok, noisy (CV above NOISY_CV), or the failure with its reason."""
+    """ok, noisy (CV above NOISY_CV: the CV column says how much), or the failure with its reason."""
     if row["status"] != "ok":
         return f"{row['status']}: {row.get('error') or ''}"
     cv = row.get("seconds_cv")
-    return f"noisy (CV {cv:.0%})" if cv is not None and cv > NOISY_CV else "ok"
+    return "noisy" if cv is not None and cv > NOISY_CV else "ok"
 
 
 Column = tuple[str, Callable[[dict[str, Any]], str], bool]  # header, cell, always shown
@@ -107,7 +107,7 @@ def fitted(rows: Sequence[dict[str, Any]], width: int, console: Console) -> tupl
     t = table(rows)
     unbounded = console.options.update(max_width=10_000)
     for name in DROP_ORDER:
-        if console.measure(t, options=unbounded).maximum < width:
+        if console.measure(t, options=unbounded).minimum < width:  # status may wrap; nothing else
             break
         shown = {c.header for c in t.columns}
         if name in shown:

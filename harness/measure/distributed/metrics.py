@@ -38,10 +38,10 @@ def rank_flop(entry: Any, cfg: Any, world_size: int, rank: int, strategy: str) -
     whole). model = forward + backward + optimizer. hardware adds what the rank executes beyond
     that: DDP's every rank runs the full update; FSDP's runs only its shard.
     """
-    from harness.measure.runner import count_step
+    from harness.measure.runner import as_workload, count_step
 
     flop = count_step(entry, cfg)
-    net = entry.build("meta")
+    net, _ = as_workload(entry).make(cfg.batch, cfg.seq, "meta", True)
     n = sum(p.numel() for p in net.parameters() if p.requires_grad)
     before = sum(shard_numel(net, world_size, r) for r in range(rank))
     mine = shard_numel(net, world_size, rank)
