@@ -8,7 +8,6 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.estimate import calibrate as C
-from harness.estimate.defaults import DefaultRow, lookup
 from harness.estimate.methods import (
     Utilisation,
     fixed_rule,
@@ -46,20 +45,6 @@ def test_bad_inputs():
 def test_fixed_rule():
     assert fixed_rule("Language").central == 0.3
     assert fixed_rule("vision").central == 0.4
-
-
-def test_lookup_combines_groups_in_log_space():
-    table = [
-        DefaultRow("all", 0.3, 0.15, 0.5, 50, "t"),
-        DefaultRow("generation=ampere", 0.36, 0.2, 0.5, 20, "t"),
-        DefaultRow("size=<1B", 0.15, 0.05, 0.3, 5, "t"),
-    ]
-    u = lookup({"generation": "ampere", "size": "<1B"}, table)
-    assert u.central == pytest.approx(0.3 * (0.36 / 0.3) * (0.15 / 0.3))  # 0.18
-    # interval from the least certain matching group (n=5): [0.05/0.15, 0.3/0.15] x central
-    assert (u.low, u.high) == pytest.approx((0.18 / 3, 0.36))
-    assert lookup({"generation": "volta"}, table).central == 0.3  # no match: the overall default
-    assert "fixed rule" in lookup({}, [], domain="language").source
 
 
 FIXTURE = [

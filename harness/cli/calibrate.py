@@ -26,6 +26,7 @@ def calibrate(
 ) -> None:
     """Fit utilisation defaults from every kind of evidence; evaluate them (leave one system out and a
     time split) against the fixed 0.3/0.4 rule and Epoch's 0.375; ship the rule if they do not beat it."""
+    import shlex
     import sys
 
     from harness.estimate import calibrate as C
@@ -60,7 +61,7 @@ def calibrate(
         from harness.store import Store, StoreError
 
         try:
-            with Store(db) as store:
+            with Store(db, create=False) as store:
                 rows = store.rows()
         except StoreError as e:
             fail(str(e))
@@ -75,7 +76,7 @@ def calibrate(
     try:
         written = U.write_text_atomic(U.format_table([*table, *measured]), target)
         if report is not None:
-            command = "harness calibrate " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "harness calibrate"
+            command = shlex.join(["harness", "calibrate", *sys.argv[2:]])
             U.write_text_atomic(V.report_markdown(items, evaluations, why, model, machine, command), report)
     except U.DefaultsError as e:
         fail(str(e))

@@ -256,23 +256,6 @@ def utilisation_default(keys: SystemKeys, table: Sequence[DefaultRow] | None = N
     return (combine(group_keys(keys), rows) or _rule(rows, keys.domain) or fixed_rule(keys.domain))
 
 
-# ------------------------------------------------------------------ older entry points (same lookup)
-
-
-def system_keys(generation: str | None, precision: str | None, domain: str | None,
-                scale: str | None = None, era: str | None = None) -> dict[str, str]:
-    """Group keys as a dict (older callers); prefer `SystemKeys` with `utilisation_default`."""
-    keys = {"generation": generation, "family": family_key(generation), "precision": precision,
-            "domain": domain, "scale": scale, "era": era}
-    return {k: v for k, v in keys.items() if v}
-
-
-def lookup(keys: dict[str, str], table: list[DefaultRow] | None = None, domain: str | None = None) -> Utilisation:
-    """`utilisation_default` for callers holding group keys already bucketed."""
-    rows = shipped_defaults() if table is None else table
-    return combine(keys, rows) or _rule(rows, domain or keys.get("domain")) or fixed_rule(domain or keys.get("domain"))
-
-
 # ---------------------------------------------------------------------------------------- writing
 
 
