@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.estimate import dataset as ds
+from harness.estimate import dataset_cells as cells
 from harness.estimate import dataset_flags as fl
 from harness.estimate.dataset import (
     DatasetError,
@@ -300,10 +301,10 @@ def test_epoch_order() -> None:
 
 
 def test_precision_normalisation() -> None:
-    assert ds._precision("TF32,FP32") == "tf32"
-    assert ds._precision("FP8,BF16,FP32") == "fp8"
-    assert ds._precision("FP32,BF16") == "bf16"
-    assert ds._precision("Unknown") is None and ds._precision(None) is None
+    assert cells.read_precision("TF32,FP32") == "tf32"
+    assert cells.read_precision("FP8,BF16,FP32") == "fp8"
+    assert cells.read_precision("FP32,BF16") == "bf16"
+    assert cells.read_precision("Unknown") is None and cells.read_precision(None) is None
 
 
 def test_generation() -> None:
@@ -339,10 +340,10 @@ def test_implied_above_reported_mfu() -> None:
 
 
 def test_mfu_percentage_pure() -> None:
-    value, found = ds._mfu("45%", "MFU")
+    value, found = cells.read_mfu("45%", "MFU")
     assert value == 0.45 and found[0].code == "mfu_percentage_as_fraction"
-    assert ds._mfu("0.45", "MFU") == (0.45, [])
-    assert ds._mfu("450", "MFU")[0] is None
+    assert cells.read_mfu("0.45", "MFU") == (0.45, [])
+    assert cells.read_mfu("450", "MFU")[0] is None
 
 
 def test_chip_hours_as_hours_pure() -> None:

@@ -4,6 +4,8 @@
 copies it) into frozen `SystemRow`s. For each row, `peak_flop_per_s` picks the dense per-chip peak
 the hardware method would use, `implied_utilisation` is compute / (chips x seconds x peak), and
 `flags` runs small pure detectors that name the likely data error behind an implausible figure.
+Cell readers live in `dataset_cells.py`, the detectors in `dataset_flags.py` (both re-exported
+names: `flags`, `DETECTORS`, `decimal_year`); the thresholds in `findings.py`.
 
 Reading policy (decided here, once):
 
@@ -38,7 +40,7 @@ board/chip x u0 for a board figure (TPU v3: 420/123 = 3.41), the peak ratio for 
 (A100 fp32 19.5 vs bf16 312: 0.0625 x u0). A compute independent of the hardware (operation
 counting) carries no peak, but a wrong count of chips (boards counted as chips) or hours (GPU-hours
 in the wall-clock column) scales the implied utilisation all the same; such a reading is named
-when it brings an out-of-range value back into `PLAUSIBLE`. A fine-tune's compute that includes
+when it brings an out-of-range value back into `PLAUSIBLE_UTILISATION`. A fine-tune's compute that includes
 its base model's pretraining, over the fine-tune's hours, inflates it by orders of magnitude.
 """
 
@@ -46,18 +48,24 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.estimate import methods
+from harness.estimate.dataset_cells import (
+    decimal_year,
+    read_hardware,
+    read_mfu,
+    read_number,
+    read_precision,
+    read_text,
+    read_year,
+)
 from harness.estimate.findings import Finding
-from harness.estimate.units import NumberError, implausible, parse_number
 from harness.hardware.peak_choice import choose_peak
-from harness.hardware.table import Accelerator, UnknownHardware, resolve
+from harness.hardware.table import Accelerator
 from harness.hardware.table import generation as table_generation
 
 if TYPE_CHECKING:
@@ -116,16 +124,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 )
 # figures whose presence makes a row usable when one of its cells could not be read
 _FIGURES = ("compute", "parameters", "dataset_size", "epochs", "hours", "quantity", "chip_hours")
-_UNIT_HINT = {
-    "hours": "a bare number of wall-clock hours",
-    "quantity": "a bare count of chips",
-    "chip_hours": "a bare number of chip-hours",
-    "compute": "a bare number of FLOP",
-}
 
 MIN_FINETUNE_FLOP = 1e10  # a fine-tune "compute" below 10 GFLOP is a lost exponent ("7" for 7.8e21)
-# the fastest listed numerical format is the matmul format; int8 after fp8 (training in int8 is rare)
-_PRECISION_SPEED = ("fp8", "int8", "bf16", "fp16", "tf32", "fp32")
 
 
 class DatasetError(ValueError):
@@ -189,94 +189,6 @@ class Systems:
 # ---------------------------------------------------------------------------------------- reading
 
 
-def _text(cell: str | None) -> str | None:
-    cell = (cell or "").strip()
-    return cell or None
-
-
-def _number(cell: str | None, name: str, column: str) -> tuple[float | None, Finding | None]:
-    """(value, None) for a plausible positive number, (None, None) for an empty cell, else a flag:
-    `unreadable_value` for a cell that is not a number, `implausible_value` for one outside the
-    field's plausible range (`harness.estimate.units`); either way the field is left empty."""
-    text = _text(cell)
-    if text is None:
-        return None, None
-    try:
-        value = parse_number(text)
-    except NumberError as e:
-        why = e.reason
-        if e.unit is not None:
-            why += f"; the column wants {_UNIT_HINT.get(name, 'a bare number')}, not converted"
-        return None, Finding("unreadable_value", f"{column}: {text!r} {why}; field left empty")
-    assert value is not None
-    far = implausible(name, value)
-    if far is not None:
-        return None, Finding("implausible_value", f"{column}: {text!r} {far}; field left empty, kept out of fits")
-    return value, None
-
-
-def _mfu(cell: str | None, column: str) -> tuple[float | None, list[Finding]]:
-    text = _text(cell)
-    if text is None:
-        return None, []
-    percent = text.endswith("%")
-    value, bad = _number(text.rstrip("%").strip() if percent else text, "mfu", column)
-    if bad is not None:
-        return None, [Finding("unreadable_value", f"{column}: {text!r} is not a utilisation; field left empty")]
-    assert value is not None
-    if percent or 1 < value <= 100:
-        said = f"{column} holds {text!r}, a percentage in a fraction column; read as {value / 100:g}"
-        return value / 100, [Finding("mfu_percentage_as_fraction", said)]
-    if value > 100:
-        return None, [Finding("unreadable_value", f"{column}: {text!r} is above 100%; field left empty")]
-    return value, []
-
-
-def decimal_year(year: int, month: int | None = None, day: int | None = None) -> float | None:
-    """year + (day of the year - 1) / days in the year; a missing month or day is the 1st."""
-    try:
-        start = date(year, 1, 1)
-        days = (date(year + 1, 1, 1) - start).days if year < 9999 else 365
-        return year + (date(year, month or 1, day or 1) - start).days / days
-    except ValueError:  # month 13, 30 February: the year still reads
-        return None
-
-
-def _year(cell: str | None, column: str) -> tuple[int | None, float | None, Finding | None]:
-    """(year, decimal year, flag) of a "YYYY[-MM[-DD]]" cell."""
-    text = _text(cell)
-    if text is None:
-        return None, None, None
-    m = re.match(r"^(\d{4})(?:[-/](\d{1,2})(?:[-/](\d{1,2}))?)?(?:[ T].*)?$", text)
-    if m is None:
-        return None, None, Finding("unreadable_value",
-                                   f"{column}: {text!r} is not a date (YYYY-MM-DD); year left empty")
-    year = int(m.group(1))
-    far = implausible("year", year)
-    if far is not None:
-        return None, None, Finding("implausible_value",
-                                   f"{column}: {text!r}: the year {far}; year left empty, kept out of fits")
-    return year, decimal_year(year, *(int(g) if g else None for g in m.groups()[1:])), None
-
-
-def _precision(cell: str | None) -> str | None:
-    words = {w.strip().lower() for w in (cell or "").split(",")}
-    return next((p for p in _PRECISION_SPEED if p in words), None)
-
-
-def _hardware(cell: str | None) -> tuple[tuple[Accelerator, ...], tuple[str, ...]]:
-    found: list[Accelerator] = []
-    unresolved: list[str] = []
-    for part in (cell or "").split(","):
-        if not part.strip():
-            continue
-        try:
-            found.append(resolve(part.strip()))
-        except UnknownHardware as e:
-            unresolved.append(str(e))
-    return tuple(found), tuple(unresolved)
-
-
 def _read(path: Path) -> bytes:
     """The file's bytes; `DatasetError` naming the file and the fix for anything that is not a file."""
     if path.is_dir():
@@ -337,7 +249,7 @@ def parse_systems(data: bytes, source: str = "<bytes>") -> Systems:
             i = index.get(COLUMNS[name].lower())
             return cells[i] if i is not None and i < len(cells) else None
 
-        model = _text(cell("model")) or ""
+        model = read_text(cell("model")) or ""
         if len(cells) != len(header):
             rejected.append(Rejected(line, model, f"{len(cells)} cells where the header has {len(header)}"))
             continue
@@ -356,31 +268,31 @@ def _parse(line: int, model: str, cell: Callable[[str], str | None]) -> tuple[Sy
     problems: list[Finding] = []
     figures: dict[str, float | None] = {}
     for name in (*_FIGURES, "batch_size"):
-        figures[name], bad = _number(cell(name), name, COLUMNS[name])
+        figures[name], bad = read_number(cell(name), name, COLUMNS[name])
         if bad is not None:
             problems.append(bad)
     bad_figures = [f for f in problems if not f.message.startswith(COLUMNS["batch_size"] + ":")]
     if bad_figures and all(figures[n] is None for n in _FIGURES):
         # a figure was there but unreadable, and no other figure remains
         return None, "; ".join(f.message for f in bad_figures) + "; no other figure remains"
-    mfu, mfu_flags = _mfu(cell("mfu"), COLUMNS["mfu"])
+    mfu, mfu_flags = read_mfu(cell("mfu"), COLUMNS["mfu"])
     problems += mfu_flags
-    year, when, bad_year = _year(cell("date"), COLUMNS["date"])
+    year, when, bad_year = read_year(cell("date"), COLUMNS["date"])
     if bad_year is not None:
         problems.append(bad_year)
-    finetune, bad = _number(cell("finetune_compute"), "compute", COLUMNS["finetune_compute"])
+    finetune, bad = read_number(cell("finetune_compute"), "compute", COLUMNS["finetune_compute"])
     if finetune is not None and finetune < MIN_FINETUNE_FLOP:
         bad = Finding("unreadable_value",
-                      f"{COLUMNS['finetune_compute']}: {_text(cell('finetune_compute'))!r} is not a plausible "
+                      f"{COLUMNS['finetune_compute']}: {read_text(cell('finetune_compute'))!r} is not a plausible "
                       f"FLOP count (< {MIN_FINETUNE_FLOP:g}); field left empty")
         finetune = None
     if bad is not None:
         problems.append(bad)
-    domain_raw = _text(cell("domain"))
+    domain_raw = read_text(cell("domain"))
     domains = tuple(d.strip().lower() for d in (domain_raw or "").split(",") if d.strip())
-    method_raw = _text(cell("method"))
-    accelerators, unresolved = _hardware(cell("hardware"))
-    precision_raw = _text(cell("precision"))
+    method_raw = read_text(cell("method"))
+    accelerators, unresolved = read_hardware(cell("hardware"))
+    precision_raw = read_text(cell("precision"))
     return SystemRow(
         model=model,
         line=line,
@@ -389,7 +301,7 @@ def _parse(line: int, model: str, cell: Callable[[str], str | None]) -> tuple[Sy
         domains=domains,
         year=year,
         date=when,
-        organisation=_text(cell("organisation")),
+        organisation=read_text(cell("organisation")),
         parameters=figures["parameters"],
         compute=figures["compute"],
         dataset_size=figures["dataset_size"],
@@ -397,21 +309,21 @@ def _parse(line: int, model: str, cell: Callable[[str], str | None]) -> tuple[Sy
         hours=figures["hours"],
         chip_hours=figures["chip_hours"],
         quantity=figures["quantity"],
-        hardware_raw=_text(cell("hardware")),
+        hardware_raw=read_text(cell("hardware")),
         accelerators=accelerators,
         hardware_unresolved=unresolved,
         mfu=mfu,
-        mfu_raw=_text(cell("mfu")),
-        precision=_precision(precision_raw),
+        mfu_raw=read_text(cell("mfu")),
+        precision=read_precision(precision_raw),
         precision_raw=precision_raw,
         estimation_method=method_raw,
         estimation_methods=frozenset(m.strip().lower() for m in (method_raw or "").split(",") if m.strip()),
         batch_size=figures["batch_size"],
-        confidence=_text(cell("confidence")),
-        base_model=_text(cell("base_model")),
+        confidence=read_text(cell("confidence")),
+        base_model=read_text(cell("base_model")),
         finetune_compute=finetune,
-        parameters_notes=_text(cell("parameters_notes")),
-        compute_notes=_text(cell("compute_notes")),
+        parameters_notes=read_text(cell("parameters_notes")),
+        compute_notes=read_text(cell("compute_notes")),
         problems=tuple(problems),
     ), ""
 
