@@ -18,7 +18,16 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from harness.sources import HF_DEFAULT_SEQ, AttentionHint, Loaded, Source, SourceError, accepts, config_json, generator
+from harness.sources import (
+    HF_DEFAULT_SEQ,
+    AttentionHint,
+    Loaded,
+    Source,
+    SourceError,
+    accepts,
+    config_json,
+    generator,
+)
 
 _LM_HEADS = ("CausalLM", "MaskedLM", "ConditionalGeneration", "Seq2SeqLM", "LMHeadModel", "ForPreTraining")
 _CAUSAL_HEADS = ("CausalLM", "LMHeadModel")

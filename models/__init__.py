@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from models._entry import Entry, Facts, ModelInputError, Training
+from models._entry import Entry, Facts, ModelInputError
 
-__all__ = ["REGISTRY", "Entry", "Facts", "ModelInputError", "Training", "get"]
+__all__ = ["REGISTRY", "Entry", "Facts", "ModelInputError", "get"]
 
 
 def _collect() -> dict[str, Entry]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn as nn
-
 
 TINY_SEQ = 16  # the sequence length used with a config other than the entry's own, unless given
 
@@ -18,36 +17,15 @@ class ModelInputError(ValueError):
 
 
 @dataclass(frozen=True)
-class Training:
-    """The training set-up a paper reports; None where it is not known. Each figure's source
-    goes in `source` (paper and section or table), choices made where the paper is silent in
-    `notes`."""
-
-    tokens: float | None = None  # training tokens seen (language models), all epochs
-    examples: float | None = None  # training examples per epoch (images, games, ...)
-    epochs: float | None = None
-    batch_size: int | None = None  # sequences or examples per optimizer step
-    seq_len: int | None = None
-    hardware: str | None = None  # as the dataset's `Training hardware` names it
-    chip_count: int | None = None
-    hours: float | None = None  # wall-clock training time
-    precision: str | None = None  # fp32 | fp16 | bf16 | tf32 | ...
-    compute_flop: float | None = None  # the published training compute
-    mfu: float | None = None  # model FLOP utilisation the paper reports, as a fraction
-    source: str = ""
-    notes: str = ""
-
-
-@dataclass(frozen=True)
 class Facts:
-    """Published facts about a system, each with its source."""
+    """Published facts about a system, each with its source. The training run (tokens, examples,
+    hardware, ...) is recorded once, as data: `harness/estimate/training_runs.toml`."""
 
     dataset_name: str  # the system's name in the dataset's `Model` column
     year: int
     published_parameters: float
     parameters_source: str
     parameters_note: str = ""  # why the instantiated count differs from the published one, by how much
-    training: Training = field(default_factory=Training)
 
 
 @dataclass(frozen=True)

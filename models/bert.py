@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models._entry import Entry, Facts, Training
+from models._entry import Entry, Facts
 
 
 @dataclass(frozen=True)
@@ -173,11 +173,6 @@ TINY_DISTIL = BertConfig(
     type_vocab_size=0, gelu="none", nsp_head=False, mlm_positions="all",
 )  # fmt: skip
 
-_BERT_TRAINING = (
-    "App. A.2: batch of 256 sequences x 512 tokens (128,000 tokens) for 1,000,000 steps, "
-    "~40 epochs over the 3.3B-word BooksCorpus + English Wikipedia; 90% of the steps at sequence "
-    "length 128, the last 10% at 512. Each pre-training took 4 days. Precision not stated."
-)
 
 ENTRIES = [
     Entry(
@@ -199,22 +194,6 @@ ENTRIES = [
             parameters_note=(
                 "+0.1%: 109.5M for the encoder with pooler, +0.6M for the MLM transform, its "
                 "LayerNorm and output bias (output matrix tied to the word embeddings), +1.5k NSP."
-            ),
-            training=Training(
-                tokens=1.28e11,
-                epochs=40,
-                batch_size=256,
-                seq_len=512,
-                hardware="Google TPU v2",
-                chip_count=16,
-                hours=96.0,
-                source=(
-                    "Devlin et al. 2018, App. A.2 (4 Cloud TPUs in Pod configuration, 16 TPU chips, 4 days)"
-                ),
-                notes=(
-                    _BERT_TRAINING
-                    + " Not in the 2025-06 snapshot of the dataset; named as Epoch names BERT-Large."
-                ),
             ),
         ),
     ),
@@ -238,17 +217,6 @@ ENTRIES = [
                 "-1.1%: 336,226,108 instantiated: 335.1M for the encoder with pooler (as in the released "
                 "checkpoint), +1.1M for the MLM head; the paper's 340M is rounded up."
             ),
-            training=Training(
-                tokens=1.28e11,
-                epochs=40,
-                batch_size=256,
-                seq_len=512,
-                hardware="Google TPU v2",
-                chip_count=64,
-                hours=96.0,
-                source="Devlin et al. 2018, App. A.2 (16 Cloud TPUs, 64 TPU chips, 4 days)",
-                notes=_BERT_TRAINING,
-            ),
         ),
     ),
     Entry(
@@ -271,18 +239,6 @@ ENTRIES = [
                 "+1.5%: 66,985,530 instantiated: the 66M of Table 3 is the encoder alone (66.36M "
                 "instantiated without a head); the MLM head used in training adds 0.62M (transform, "
                 "LayerNorm, output bias; output matrix tied)."
-            ),
-            training=Training(
-                batch_size=4096,
-                hardware="NVIDIA Tesla V100 DGXS 16 GB",
-                chip_count=8,
-                hours=90.0,
-                source="Sanh et al. 2019, Sec. 3 (8 16GB V100 GPUs, ~90 hours; batches up to 4K examples)",
-                notes=(
-                    "Same corpus as BERT (English Wikipedia + Toronto Book Corpus), dynamic masking, "
-                    "no next-sentence objective; epochs and precision not stated. batch_size is the "
-                    "paper's upper bound ('up to 4K examples per batch')."
-                ),
             ),
         ),
     ),

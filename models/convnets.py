@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models._entry import Entry, Facts, Training
+from models._entry import Entry, Facts
 
 
 def _pool_out(size: int, kernel: int, stride: int, padding: int = 0, ceil_mode: bool = False) -> int:
@@ -372,14 +372,6 @@ ENTRIES = [
             parameters_source="LeCun et al. 1998, Sec. II.B ('60,000 trainable free parameters')",
             parameters_note="exact: C1 156 + S2 12 + C3 1,516 + S4 32 + C5 48,120 + F6 10,164; the "
             "RBF output's 840 weights are fixed by hand, kept as a buffer",
-            training=Training(
-                examples=60_000,
-                epochs=20,
-                batch_size=1,
-                source="LeCun et al. 1998, Sec. III.A (MNIST 60,000 training patterns), Sec. III.C "
-                "(20 passes through the training set, stochastic diagonal Levenberg-Marquardt)",
-                notes="updates after each pattern (on-line), hence batch 1; hardware not stated for LeNet-5",
-            ),
         ),
         tiny=LENET5,  # the real network runs in about a millisecond
     ),
@@ -398,18 +390,6 @@ ENTRIES = [
             parameters_source="Krizhevsky et al. 2012, Sec. 4 ('60 million parameters')",
             parameters_note="+1.6%: the two-GPU network of Fig. 2 (conv2, conv4, conv5 grouped in 2) "
             "has 60,965,224 weights and biases; the paper rounds to 60 million",
-            training=Training(
-                examples=1.2e6,
-                epochs=90,
-                batch_size=128,
-                hardware="NVIDIA GeForce GTX 580",
-                chip_count=2,
-                hours=132,
-                precision="fp32",
-                source="Krizhevsky et al. 2012, Sec. 2 (1.2 million training images), Sec. 3.2 (two "
-                "GTX 580 3GB GPUs), Sec. 5 (batch 128, roughly 90 cycles, five to six days)",
-                notes="hours: 5.5 days, the middle of 'five to six days'",
-            ),
         ),
         tiny=AlexNetConfig(image_size=67, conv=(8, 16, 16, 16, 16), fc=(32, 32), n_classes=10),
     ),
@@ -427,18 +407,6 @@ ENTRIES = [
             published_parameters=138e6,
             parameters_source="Simonyan & Zisserman 2014, Table 2 (configuration D: 138M)",
             parameters_note="138,357,544 instantiated",
-            training=Training(
-                examples=1.3e6,
-                epochs=74,
-                batch_size=256,
-                hardware="NVIDIA GeForce GTX Titan Black",
-                chip_count=4,
-                precision="fp32",
-                source="Simonyan & Zisserman 2014, Sec. 3.1 (batch 256, 370K iterations = 74 epochs), "
-                "Sec. 4 (1.3M training images), Sec. 3.3 (four NVIDIA Titan Black GPUs, 2-3 weeks per net)",
-                notes="not in the 2025-06 snapshot (VGG19 is); Epoch's usual name used. Hours left "
-                "out: the paper gives 2-3 weeks per net without saying which",
-            ),
         ),
         tiny=VGGConfig(layers=(8, "M", 16, 16, "M"), image_size=16, fc=(32, 32), n_classes=10),
     ),
@@ -459,13 +427,6 @@ ENTRIES = [
             "6,998,552; the table's params column (6,797.7K summed, K = 1024) disagrees with its own "
             "widths on some rows (conv1 2.7K vs 9,408 weights, 4c 463K vs 497.5K, 5a 1072K vs 1018K). "
             "Auxiliary classifiers excluded, as in the table",
-            training=Training(
-                examples=1.2e6,
-                source="Szegedy et al. 2014, Sec. 6 (1.2 million training images), Sec. 6 (DistBelief, "
-                "asynchronous SGD, momentum 0.9)",
-                notes="trained on CPU clusters with DistBelief; the paper gives no batch, epoch count or "
-                "hours ('a few high-end GPUs ... within a week' is an estimate, not the run)",
-            ),
         ),
         tiny=GoogLeNetConfig(
             modules=(("3a", 8, 8, 8, 4, 4, 4), "M", ("4a", 8, 8, 8, 4, 4, 4), ("4b", 8, 8, 8, 4, 4, 4), "M",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from models._entry import Entry, Facts, Training
+from models._entry import Entry, Facts
 
 # Rows of the 26 tables: distinct values of each categorical feature of Criteo Kaggle, as the
 # reference code's preprocessing (dlrm_data_pytorch.py, no --max-ind-range) counts them.
@@ -115,21 +115,6 @@ ENTRIES = [
                 "cites this paper but lists 100B parameters, taken from Mudigere et al. 2021 "
                 "(arXiv:2104.05158) Fig. 1, a production model of 2020 whose tables and MLPs are not "
                 "published; this entry builds the paper's public configuration instead"
-            ),
-            training=Training(
-                batch_size=128,
-                hardware=None,
-                precision="fp32",
-                source=(
-                    "Naumov et al. 2019, Sec. 6 (Criteo Ad Kaggle, SGD and Adagrad); "
-                    "batch 128 from the authors' run script for this configuration "
-                    "(bench/dlrm_s_criteo_kaggle.sh)"
-                ),
-                notes=(
-                    "Criteo Kaggle holds about 45.8M examples over 7 days; the paper states neither the "
-                    "training split nor the epochs. The dataset row's 4e18 FLOP is the production "
-                    "model's (Mudigere et al. 2021 Fig. 1), not this configuration's."
-                ),
             ),
         ),
         tiny=TINY,

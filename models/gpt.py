@@ -152,7 +152,7 @@ TINY = GPTConfig(n_layer=2, n_head=4, d_model=64, vocab_size=100, block_size=64)
 
 
 # ---------------------------------------------------------------- the zoo's decoder-only systems
-from models._entry import Entry, Facts, Training  # noqa: E402
+from models._entry import Entry, Facts  # noqa: E402
 
 
 def _entry(name: str, cfg: GPTConfig, facts: Facts, domain: str = "language") -> Entry:
@@ -166,8 +166,6 @@ ENTRIES = [
         Facts(
             "GPT-2 (124M)", 2019, 124e6, "released checkpoint (Radford et al. 2019 Table 2 says 117M)",
             parameters_note="the paper's 117M predates a recount; the released model has 124,439,808",
-            training=Training(seq_len=1024, batch_size=512, source="Radford et al. 2019, Sec. 2.3",
-                              notes="not in the 2025-06 snapshot"),
         ),
     ),
     _entry(
@@ -176,8 +174,6 @@ ENTRIES = [
         Facts(
             "GPT-2 (1.5B)", 2019, 1.542e9, "Radford et al. 2019, Table 2 (1542M)",
             parameters_note="+1.0%: the released checkpoint has 1,557,611,200; Table 2 rounds down",
-            training=Training(seq_len=1024, batch_size=512, hardware="Google TPU v3", compute_flop=1.92e21,
-                              source="Radford et al. 2019 Sec. 2.3; compute: Epoch AI estimate"),
         ),
     ),
     _entry(
@@ -185,11 +181,6 @@ ENTRIES = [
         GPTConfig(n_layer=96, n_head=96, d_model=12288, block_size=2048),
         Facts(
             "GPT-3 175B (davinci)", 2020, 175e9, "Brown et al. 2020, Table 2.1",
-            training=Training(tokens=300e9, seq_len=2048, hardware="NVIDIA Tesla V100 DGXS 32 GB",
-                              compute_flop=3.14e23, mfu=0.213,
-                              source="Brown et al. 2020 Table 2.1, Table D.1 (3.64e3 PF-days); MFU: PaLM paper Table 3",
-                              notes="batch 3.2M tokens; dense attention used throughout (the paper alternates "
-                                    "dense and locally banded sparse layers); not in the 2025-06 snapshot"),
         ),
     ),
     _entry(
@@ -198,11 +189,6 @@ ENTRIES = [
         GPTConfig(n_layer=72, n_head=32, d_model=3072, vocab_size=51200),
         Facts(
             "Megatron-LM (8.3B)", 2019, 8.3e9, "Shoeybi et al. 2019, Table 2",
-            training=Training(seq_len=1024, batch_size=512, tokens=512 * 1024 * 300_000,
-                              hardware="NVIDIA Tesla V100 DGXS 32 GB", chip_count=512, precision="fp16",
-                              compute_flop=9.1e21, mfu=0.2269,
-                              source="Shoeybi et al. 2019 Sec. 5 (batch 512, 300k iterations, 512 V100); "
-                                     "compute and MFU: Epoch AI"),
         ),
     ),
     _entry(
@@ -214,8 +200,6 @@ ENTRIES = [
                 "+1.0%: 17,176,845,728 instantiated (78 x 12 x 4256^2 plus embeddings); the post rounds to "
                 "17B"
             ),
-            training=Training(seq_len=1024, batch_size=512, hardware="NVIDIA Tesla V100 DGXS 32 GB",
-                              chip_count=256, compute_flop=1.57e22, source="Microsoft 2020; compute: Epoch AI"),
         ),
     ),
     _entry(
@@ -230,9 +214,6 @@ ENTRIES = [
                 "-0.03%: 6,051,291,136 instantiated: the attention biases (458,752) are built, the output "
                 "head's 50,400 biases are not; the released checkpoint has the reverse"
             ),
-            training=Training(tokens=402e9, seq_len=2048, hardware="Google TPU v3", hours=840,
-                              compute_flop=1.5e22, source="mesh-transformer-jax README (402B tokens, TPU v3-256); "
-                                                          "hours and compute: Epoch AI"),
         ),
     ),
     _entry(
@@ -241,8 +222,6 @@ ENTRIES = [
         GPTConfig(n_layer=64, n_head=128, d_model=16384, vocab_size=40000, block_size=1024),
         Facts(
             "PanGu-α", 2021, 207e9, "Zeng et al. 2021, Table 1 (64 layers, 16384 hidden, 128 heads)",
-            training=Training(seq_len=1024, hardware="Huawei Ascend 910", chip_count=2048, precision="fp16",
-                              compute_flop=5.112e22, source="Zeng et al. 2021 Sec. 4; compute: Epoch AI"),
         ),
     ),
     _entry(
@@ -253,8 +232,6 @@ ENTRIES = [
         Facts(
             "HyperCLOVA 204B", 2021, 204e9, "Kim et al. 2021, abstract (shape not published)",
             parameters_note="shape chosen to match the published total: the paper gives none for 204B",
-            training=Training(tokens=560e9, seq_len=2048, hardware="NVIDIA A100", compute_flop=2.0e23,
-                              source="Kim et al. 2021 Sec. 3 (560B tokens); compute: Epoch AI"),
         ),
     ),
     _entry(
@@ -270,10 +247,6 @@ ENTRIES = [
                 "projection (80 x 16384^2 = 21,474,836,480) this model does not build; with it the count is "
                 "280,224,088,064, the paper's 280B within 0.08%"
             ),
-            training=Training(tokens=300e9, seq_len=2048, hardware="Google TPU v3", chip_count=4096,
-                              precision="bf16", compute_flop=6.31e23, mfu=0.325,
-                              source="Rae et al. 2021 Sec. 3 and Table A; MFU: PaLM paper Table 3",
-                              notes="not in the 2025-06 snapshot"),
         ),
     ),
     _entry(
@@ -288,8 +261,6 @@ ENTRIES = [
                 "position-key projection (80 x 8192^2 = 5,368,709,120) this model does not build; with it "
                 "the count is 70,318,825,472, the paper's 70B within 0.46%"
             ),
-            training=Training(tokens=1.4e12, seq_len=2048, hardware="Google TPU v4", precision="bf16",
-                              compute_flop=5.76e23, source="Hoffmann et al. 2022 Sec. 4.1, Table 1"),
         ),
     ),
     _entry(
@@ -298,9 +269,6 @@ ENTRIES = [
                   block_size=2048, bias=False, mlp="swiglu", positions="rotary", parallel=True),
         Facts(
             "PaLM (540B)", 2022, 540.35e9, "Chowdhery et al. 2022, Table 1",
-            training=Training(tokens=780e9, seq_len=2048, hardware="Google TPU v4", chip_count=6144,
-                              hours=1536, precision="bf16", compute_flop=2.5272e24, mfu=0.462,
-                              source="Chowdhery et al. 2022 Sec. 4, Table 3 (MFU 46.2%); hours: Epoch AI"),
         ),
     ),
     _entry(
@@ -309,10 +277,6 @@ ENTRIES = [
                   norm="rmsnorm", mlp="swiglu", positions="rotary", tie_embeddings=False),
         Facts(
             "LLaMA-65B", 2023, 65.2e9, "Touvron et al. 2023, Table 2",
-            training=Training(tokens=1.4e12, seq_len=2048, hardware="NVIDIA A100", chip_count=2048, hours=21 * 24,
-                              precision="bf16", compute_flop=5.5e23,
-                              source="Touvron et al. 2023 Sec. 2.4 (2048 A100-80GB, ~21 days, 1.4T tokens); "
-                                     "compute: Epoch AI"),
         ),
     ),
     _entry(
@@ -322,8 +286,6 @@ ENTRIES = [
         GPTConfig(n_layer=60, n_head=24, d_model=3072, vocab_size=512, block_size=4096, tie_embeddings=False),
         Facts(
             "iGPT-XL", 2020, 6.801e9, "Chen et al. 2020, Sec. 3",
-            training=Training(hardware="NVIDIA Tesla V100 DGXS 32 GB", compute_flop=3.3e22,
-                              source="Chen et al. 2020; compute: Epoch AI"),
         ),
         domain="vision",
     ),
@@ -339,9 +301,6 @@ ENTRIES = [
                 "+2.5%: 12,295,601,920 instantiated. The blocks alone (64 x 12 x 3968^2) hold 12.09B; with "
                 "the untied text and image embeddings and head the model has 12.30B; the paper rounds to 12B"
             ),
-            training=Training(examples=250e6, hardware="NVIDIA Tesla V100 DGXS 16 GB", chip_count=1024,
-                              precision="fp16", compute_flop=4.7e22,
-                              source="Ramesh et al. 2021 Sec. 2.3-2.5; compute: Epoch AI"),
         ),
         domain="multimodal",
     ),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from models._entry import Entry, Facts, Training
+from models._entry import Entry, Facts
 
 
 @dataclass(frozen=True)
@@ -74,22 +74,6 @@ ENTRIES = [
                 "-1.1%: 19,780,400 instantiated (embedding 6.5M + LSTM 6.77M + softmax 6.51M); the published"
                 " 20M is rounded"
             ),
-            training=Training(
-                tokens=39 * _PTB_TOKENS,
-                examples=_PTB_TOKENS,
-                epochs=39,
-                batch_size=20,
-                seq_len=35,
-                hardware="NVIDIA Tesla K20c",
-                chip_count=1,
-                hours=12,
-                precision="fp32",
-                source=_SOURCE + ": 39 epochs, minibatch 20, 35 steps, 'about half a day on an NVIDIA K20'",
-                notes=(
-                    "Not in the 2025-06 snapshot (its sibling is 'Large regularized LSTM'); name assumed. "
-                    "examples = PTB training words per epoch. K20 model as the dataset names the large one's."
-                ),
-            ),
         ),
         tiny=TINY,
     ),
@@ -108,19 +92,6 @@ ENTRIES = [
             published_parameters=66e6,
             parameters_source="Inan et al. 2016 (arXiv:1611.01462), Table 3; Zaremba et al. give no count",
             parameters_note="+0.05%: 66.03M instantiated (embedding 15M + LSTM 36.02M + softmax 15.01M)",
-            training=Training(
-                tokens=55 * _PTB_TOKENS,
-                examples=_PTB_TOKENS,
-                epochs=55,
-                batch_size=20,
-                seq_len=35,
-                hardware="NVIDIA Tesla K20c",
-                chip_count=1,
-                hours=24,
-                precision="fp32",
-                source=_SOURCE + ": 55 epochs, minibatch 20, 35 steps, 'an entire day on an NVIDIA K20 GPU'",
-                notes="examples = PTB training words per epoch.",
-            ),
         ),
         tiny=TINY,
     ),

@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models._entry import Entry, Facts, Training
+from models._entry import Entry, Facts
 from models.convnets import image_inputs
 
 
@@ -215,14 +215,6 @@ ENTRIES = [
             parameters_note="+3.1%: 3,470,760 conv and FC weights and biases (the 3.47M listed with the "
             "authors' released checkpoint) + 34,112 batch-norm scales and shifts = 3,504,872; Table 4's "
             "3.4M appears to truncate the former and leave out the latter",
-            training=Training(
-                batch_size=96,
-                chip_count=16,
-                source="Sandler et al. 2018, Sec. 6.1 (TensorFlow, RMSProp, 16 GPU asynchronous workers, "
-                "batch size 96)",
-                notes="not in the 2025-06 snapshot; Epoch's usual name used. GPU model, epochs and hours "
-                "are not stated",
-            ),
         ),
         tiny=MobileNetV2Config(
             settings=((1, 8, 1, 1), (6, 8, 2, 2), (4, 16, 1, 2)), stem=8, last=32, image_size=32, n_classes=10
@@ -242,12 +234,6 @@ ENTRIES = [
             published_parameters=5.3e6,
             parameters_source="Tan & Le 2019, Table 2 (EfficientNet-B0: 5.3M parameters, 0.39B FLOPs)",
             parameters_note="5,288,548 instantiated",
-            training=Training(
-                source="Tan & Le 2019, Sec. 5.2 (ImageNet; RMSProp, batch norm momentum 0.99, "
-                "dropout 0.2, stochastic depth 0.2, AutoAugment)",
-                notes="not in the 2025-06 snapshot (EfficientNet-B1 is); Epoch's usual name used. "
-                "Batch size, epochs, hardware and hours are not stated in the paper",
-            ),
         ),
         tiny=EfficientNetConfig(
             width=0.25, depth=0.5, resolution=32, image_size=32, stem=32, head=64, n_classes=10,
@@ -269,23 +255,6 @@ ENTRIES = [
             parameters_source="Xie et al. 2020 (Noisy Student), Table 7 (EfficientNet-L2: w 4.3, d 5.3, "
             "train res 475, test res 800, 480M parameters)",
             parameters_note="480,309,308 instantiated (+0.06%)",
-            training=Training(
-                examples=300e6 + 1.28e6,
-                epochs=350,
-                batch_size=2048,
-                hardware="Google TPU v3",
-                chip_count=1024,
-                hours=144,
-                source="Xie et al. 2020, Sec. 3 (300M unlabeled JFT images with pseudo labels plus "
-                "ImageNet's 1.28M; 'normal training with a smaller resolution for 350 epochs', then 1.5 "
-                "epochs of fine-tuning at 800; L2 trains for 6 days on a Cloud TPU v3 Pod of 2048 cores "
-                "with the unlabeled batch 14x the labeled batch)",
-                notes="not in the 2025-06 snapshot; Epoch's usual name used. chip_count: 2048 cores = "
-                "1024 TPU v3 chips. batch_size is the labeled batch (2048 in the paper's default "
-                "setting); the unlabeled batch is 14x larger. Which dataset the 350 epochs count over "
-                "is as the paper states it, not re-derived. The default input is the 475 training "
-                "resolution; pass config=dataclasses.replace(cfg, image_size=800) for the test size",
-            ),
         ),
         tiny=EfficientNetConfig(
             width=0.5, depth=1.3, resolution=32, image_size=33, stem=16, head=48, n_classes=10,

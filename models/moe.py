@@ -40,7 +40,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from models import t5, transformer
-from models._entry import Entry, Facts, Training
+from models._entry import Entry, Facts
 
 
 @dataclass(frozen=True)
@@ -165,21 +165,6 @@ ENTRIES = [
                 "(65,536,000) + the final LayerNorms (4,096); the vocabulary size is our reading: see the "
                 "config."
             ),
-            training=Training(
-                hardware="Google TPU v3",
-                chip_count=1024,
-                hours=1008.0,
-                source=(
-                    "Lepikhin et al. 2020, Sec. 3 and Table 3 ('best quality dense single Transformer model "
-                    "(2.3B parameters)... trained with GPipe on 2048 TPU v3 cores for 6 weeks or total of "
-                    "235.5 TPU v3 core-years')"
-                ),
-                notes=(
-                    "2048 cores = 1024 chips. The paper reports core-years, not FLOP. Batch of 4M tokens "
-                    "(Table 3's setting for the MoE models); examples: ~13B sentence pairs from 100 "
-                    "languages to English (Sec. 3.1); steps for the dense model not checked here."
-                ),
-            ),
         ),
     ),
     Entry(
@@ -198,26 +183,6 @@ ENTRIES = [
             year=2021,
             published_parameters=1571e9,
             parameters_source="Fedus et al. 2021, Table 9 (Switch-C: 1571B parameters)",
-            training=Training(
-                tokens=576e9,
-                batch_size=2048,
-                seq_len=512,
-                hardware="Google TPU v3",
-                chip_count=1024,
-                hours=648.0,
-                precision="bf16",
-                compute_flop=8.22e22,
-                source=(
-                    "Fedus et al. 2021 (bfloat16 with a float32 router, 'selective precision'; 2^20 tokens "
-                    "per batch for 550k steps, 576B tokens); Patterson et al. 2021, Table 4 (1024 TPU v3 "
-                    "chips, 27 days, 8.22e22 FLOP)"
-                ),
-                notes=(
-                    "C4 with span corruption: the FLOP of Table 9 are per 512-token input and 114-token "
-                    "target; the harness gives both the same length. Hardware, time and compute are "
-                    "Patterson et al.'s, not the Switch paper's."
-                ),
-            ),
         ),
     ),
 ]

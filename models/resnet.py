@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from models._entry import Entry, Facts, Training
+from models._entry import Entry, Facts
 from models.convnets import image_inputs
 
 
@@ -113,11 +113,6 @@ ENTRIES = [
             parameters_source="He et al. 2015 do not tabulate parameters; 25.6M is the standard count of "
             "Table 1's 50-layer network (e.g. He et al. 2016, Identity Mappings, and torchvision)",
             parameters_note="25,557,032 instantiated (BN scale and shift included)",
-            training=Training(
-                **_TRAINING,
-                notes="not in the 2025-06 snapshot; Epoch's usual name used. Hardware, hours and "
-                "precision are not stated in the paper",
-            ),
         ),
         tiny=TINY,
     ),
@@ -136,10 +131,6 @@ ENTRIES = [
             parameters_source="the dataset's 60.2M: the standard count of Table 1's 152-layer network "
             "(He et al. 2015 give FLOPs, 11.3 x 10^9, not parameters)",
             parameters_note="60,192,808 instantiated (BN scale and shift included)",
-            training=Training(
-                **_TRAINING,
-                notes="hardware, hours and precision are not stated in the paper",
-            ),
         ),
         tiny=TINY,
     ),

@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models._entry import Entry, Facts, Training
+from models._entry import Entry, Facts
 
 # ======================================================================== DQN
 
@@ -517,20 +517,6 @@ ENTRIES = [
                 "the paper states no count; published_parameters is the count its layers give with 18 "
                 "actions: convs 8,224 + 32,832 + 36,928, fc 3136 x 512 + 512, output 512 x 18 + 18"
             ),
-            training=Training(
-                examples=50e6,
-                batch_size=32,
-                precision="fp32",
-                source=(
-                    "Mnih et al. 2015 Methods, 'Training details' (50M frames, minibatches of 32, "
-                    "an update every 4 steps)"
-                ),
-                notes=(
-                    "Not in the 2025-06 snapshot (its row 'DQN' is the 2013 workshop paper); name assumed. "
-                    "examples = frames of experience per game; one SGD update per 4 frames, so 12.5M updates "
-                    "of 32 samples. Hardware not stated."
-                ),
-            ),
         ),
         tiny=DQN_TINY,
     ),
@@ -554,13 +540,6 @@ ENTRIES = [
                 "second convolution's output as 10 x 10 (unpadded 4x4/2 on 20 x 20 gives 9 x 9) and "
                 "leaves out biases"
             ),
-            training=Training(
-                examples=10e6,
-                batch_size=32,
-                precision="fp32",
-                source="Mnih et al. 2013 Sec. 5 (10M frames, minibatches of 32, replay memory of 1M frames)",
-                notes="examples = frames of experience per game. Hardware not stated.",
-            ),
         ),
         tiny=DQN_TINY,
     ),
@@ -582,23 +561,6 @@ ENTRIES = [
                 "+0.09%: 46.44M instantiated for the 40-block network (1 convolutional block + 39 residual "
                 "blocks of 256 filters); the dataset's estimate omits batch-norm scales and shifts and "
                 "the linear layers' biases"
-            ),
-            training=Training(
-                examples=29e6,
-                batch_size=2048,
-                hardware="Google TPU v1",
-                hours=40 * 24,
-                precision=None,
-                source=(
-                    "Silver et al. 2017, 'Final performance' and Methods: ~40 days, 29M self-play games, "
-                    "3.1M mini-batches of 2,048 positions"
-                ),
-                notes=(
-                    "examples = self-play games (about 200 positions each). Self-play ran on TPUs; the "
-                    "network was optimised with 64 GPU workers and 19 CPU parameter servers, so no single "
-                    "chip count. The dataset lists 480 hours. The 3-day 20-block network is this config "
-                    "with n_res_blocks=19."
-                ),
             ),
         ),
         tiny=AZ_TINY,
@@ -622,19 +584,6 @@ ENTRIES = [
                 "1 conv block + 19 residual blocks of 256, policy head 3x3 conv of 256 + 3x3 conv of 73 "
                 "planes (kernel sizes unstated: Leela Chess Zero's reading), value head as AlphaGo Zero's"
             ),
-            training=Training(
-                examples=44e6,
-                batch_size=4096,
-                hardware="Google TPU v2",
-                chip_count=16,
-                hours=9,
-                source=(
-                    "Silver et al. 2018, main text and Table S3 (chess): 700k steps of 4,096 positions, "
-                    "44M games, 9 hours; 5,000 first-generation TPUs for self-play, 16 second-generation "
-                    "TPUs for training"
-                ),
-                notes="Not in the 2025-06 snapshot; name assumed. examples = self-play games (chess).",
-            ),
         ),
         tiny=AZ_TINY_CONV,
     ),
@@ -656,21 +605,6 @@ ENTRIES = [
                 "-0.0005%: 158,999,249 instantiated. The 4096-unit LSTM (16384 x (input + 4096) "
                 "weights) is 95% of the count; the observation encoders and heads are approximated "
                 "(widths not in the text), their free width chosen to land on 159M"
-            ),
-            training=Training(
-                hours=2 * 30 * 24,
-                hardware="NVIDIA P100",
-                compute_flop=150e15 * 86400,
-                seq_len=16,
-                source=(
-                    "Berner et al. 2019, 'Rerun' (Fig. 4): 2 months and 150 +- 5 PFlops/s-days; "
-                    "LSTM unroll 16 (App. C)"
-                ),
-                notes=(
-                    "The dataset's only row for this paper is the Rerun (same final architecture, trained "
-                    "from scratch); the original OpenAI Five (10 months, 770 +- 50 PFlops/s-days) is not in "
-                    "the 2025-06 snapshot. Batch size and GPU count changed during training: left out."
-                ),
             ),
         ),
         tiny=OPENAI_FIVE_TINY,
@@ -695,12 +629,6 @@ ENTRIES = [
                 "Q1 + Q2 2.22M, actor's own linear + LayerNorm 1.96M, actor MLP 1.11M, W 2.5k. The momentum "
                 "copies (critic target incl. the key encoder, 4.21M) are not counted"
             ),
-            training=Training(
-                examples=500e3,
-                batch_size=512,
-                source="Srinivas et al. 2020, Sec. 6 (DMControl500k), App. B table (batch 512 for cheetah)",
-                notes="Not in the 2025-06 snapshot; name assumed. examples = environment steps. No hardware.",
-            ),
         ),
         tiny=CURL_TINY,
     ),
@@ -723,17 +651,6 @@ ENTRIES = [
                 "torso on 72 x 96 pixels, goal encoder, LSTM core, GOAT attention, per-option values, "
                 "predicate predictor) but not their widths; IMPALA's ResNet is assumed for the torso "
                 "and the LSTM width is set to land on Epoch's estimate"
-            ),
-            training=Training(
-                examples=3.9e11,
-                hardware="Google TPU v3",
-                chip_count=8,
-                source="Open Ended Learning Team 2021, Sec. 6.1 (8 TPUv3 per agent, ~50k steps/s), Fig. 16",
-                notes=(
-                    "examples = agent steps per agent over all generations (the dataset's sum of Fig. 16). "
-                    "chip_count is per agent of the population; the population size is not stated. No "
-                    "compute figure is published (the dataset's 2.4e22 assumes 10% utilisation)."
-                ),
             ),
         ),
         tiny=GOAT_TINY,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from models._entry import Entry, Facts, Training
+from models._entry import Entry, Facts
 
 
 @dataclass(frozen=True)
@@ -81,27 +81,6 @@ ENTRIES = [
                 "+0.04%: 384.14M instantiated = embeddings 160M + 80M, softmax 80M (+80k bias), "
                 "LSTMs 2 x 32M (+ 64k for nn.LSTM's two bias vectors). The dataset's 1.92e9 is the "
                 "ensemble of 5 such LSTMs the best BLEU comes from (5 x 384M); one network is 384M"
-            ),
-            training=Training(
-                tokens=7.5 * (348e6 + 304e6),
-                examples=12e6,
-                epochs=7.5,
-                batch_size=128,
-                seq_len=None,
-                hardware=None,
-                chip_count=8,
-                hours=240,
-                precision="fp32",
-                source=(
-                    "Sutskever et al. 2014, Sec. 3.1 (12M sentence pairs, 348M French + 304M English "
-                    "words), Sec. 3.4 (7.5 epochs, batches of 128 sequences), Sec. 3.5 (8-GPU machine, "
-                    "about ten days)"
-                ),
-                notes=(
-                    "tokens counts source and target words over 7.5 epochs. The GPU model is not "
-                    "named. The dataset's 5.6e19 FLOP is for the 5-model ensemble; the paper "
-                    "publishes no compute figure. Minibatches grouped sentences of similar length."
-                ),
             ),
         ),
         tiny=TINY,

@@ -31,7 +31,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models._entry import Entry, Facts, Training
+from models._entry import Entry, Facts
 
 
 @dataclass(frozen=True)
@@ -230,13 +230,6 @@ T5_11B = T5Config(n_layer=24, d_model=1024, d_kv=128, n_head=128, d_ff=65536)
 PROT_T5_XXL = T5Config(n_layer=24, d_model=1024, d_kv=128, n_head=128, d_ff=65536, vocab_size=128)
 TINY = T5Config(n_layer=1, d_model=32, d_kv=8, n_head=4, d_ff=64, vocab_size=101, n_dec_layer=2)
 
-_T5_TRAINING = (
-    "Sec. 3.7 ('Training longer'): the final models are pre-trained for 1M steps of 2^11 "
-    "sequences of 512 tokens, 'about 1 trillion' tokens, on C4; Mesh TensorFlow on slices of "
-    "Cloud TPU v3 Pods (Sec. 2.1; chip count for these runs not stated), "
-    "then fine-tuned. Targets are shorter than inputs in span corruption (the harness gives "
-    "both the same length). Training compute and precision not stated."
-)
 
 ENTRIES = [
     Entry(
@@ -260,14 +253,6 @@ ENTRIES = [
                 "'around 2.8 billion' matches the 2.819B of the layers alone (the released checkpoint has "
                 "2.85B)."
             ),
-            training=Training(
-                tokens=2048 * 512 * 1_000_000,
-                batch_size=2048,
-                seq_len=512,
-                hardware="Google TPU v3",
-                source="Raffel et al. 2019, Sec. 3.7 (model sizes, training longer) and Sec. 2.1 (TPU v3)",
-                notes=_T5_TRAINING,
-            ),
         ),
     ),
     Entry(
@@ -290,14 +275,6 @@ ENTRIES = [
                 "+2.8%: 11,307,321,344 instantiated, as in the released checkpoint; the paper rounds ('about"
                 " 11 billion'); the layers alone are 11.274B."
             ),
-            training=Training(
-                tokens=2048 * 512 * 1_000_000,
-                batch_size=2048,
-                seq_len=512,
-                hardware="Google TPU v3",
-                source="Raffel et al. 2019, Sec. 3.7 (model sizes, training longer) and Sec. 2.1 (TPU v3)",
-                notes=_T5_TRAINING + " Not in the 2025-06 snapshot of the dataset.",
-            ),
         ),
     ),
     Entry(
@@ -319,21 +296,6 @@ ENTRIES = [
             parameters_note=(
                 "+2.5%: 11,274,553,344 instantiated: T5-11B's layers (11.274B) with a 128-entry embedding; "
                 "the paper rounds to 11B."
-            ),
-            training=Training(
-                seq_len=512,
-                hardware="Google TPU v3",
-                chip_count=512,
-                source=(
-                    "Elnaggar et al. 2020 (ProtTrans), Table 2; chip count as Epoch reads it "
-                    "(a TPU v3 slice of 1024 cores)"
-                ),
-                notes=(
-                    "Pre-trained on BFD100, then on UniRef50 (the released ProtT5-XXL-UniRef50), with "
-                    "T5's span denoising on single amino acids at 512 residues. Steps and global batch "
-                    "(read by Epoch as 920k steps of 4096 on BFD, then 343k of 2048 on UniRef50) are "
-                    "left out of the fields: not checked against the paper here."
-                ),
             ),
         ),
     ),

@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models._entry import Entry, Facts, Training
+from models._entry import Entry, Facts
 
 
 @dataclass(frozen=True)
@@ -197,12 +197,6 @@ BASE = TransformerConfig()  # Table 3, "base": N=6, d_model=512, d_ff=2048, h=8
 BIG = TransformerConfig(d_model=1024, d_ff=4096, n_head=16)  # Table 3, "big": h=16, d_k=64
 TINY = TransformerConfig(n_layer=2, d_model=32, d_ff=64, n_head=4, vocab_size=97, max_len=64)
 
-_TRAINING_NOTES = (
-    "Sec. 5.1-5.2: WMT 2014 En-De, about 4.5M sentence pairs; batches of about 25000 source and "
-    "25000 target tokens; one machine with 8 P100 GPUs. Tokens seen are not reported as such "
-    "(about 25000 x steps per side). Precision not stated. The harness feeds one length for "
-    "source and target (default 128; WMT sentences are shorter, ~25-30 tokens)."
-)
 
 ENTRIES = [
     Entry(
@@ -227,14 +221,6 @@ ENTRIES = [
                 "~40.8k vocabulary entries (e.g. tensor2tensor's padded vocabulary), which Table 3's big "
                 "model (213M, matched within 0.6% by 37000) rules out. 37000 is kept for both."
             ),
-            training=Training(
-                hardware="NVIDIA P100",
-                chip_count=8,
-                hours=12.0,
-                compute_flop=3.3e18,
-                source="Vaswani et al. 2017, Sec. 5.2 (100k steps, 12 hours, 8 P100), Table 2 (3.3e18 FLOP)",
-                notes=_TRAINING_NOTES + " Not in the 2025-06 snapshot of the dataset under this name.",
-            ),
         ),
     ),
     Entry(
@@ -253,14 +239,6 @@ ENTRIES = [
             year=2017,
             published_parameters=213e6,
             parameters_source="Vaswani et al. 2017, Table 3 (big: 213 x 10^6)",
-            training=Training(
-                hardware="NVIDIA P100",
-                chip_count=8,
-                hours=84.0,
-                compute_flop=2.3e19,
-                source="Vaswani et al. 2017, Sec. 5.2 (300k steps, 3.5 days, 8 P100), Table 2 (2.3e19 FLOP)",
-                notes=_TRAINING_NOTES,
-            ),
         ),
     ),
 ]

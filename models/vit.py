@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models._entry import Entry, Facts, Training
+from models._entry import Entry, Facts
 from models.convnets import image_inputs
 
 
@@ -104,17 +104,6 @@ ENTRIES = [
             published_parameters=86e6,
             parameters_source="Dosovitskiy et al. 2020, Table 1 (ViT-Base: 86M parameters)",
             parameters_note="86,567,656 instantiated with the 1000-class linear head (+0.7%)",
-            training=Training(
-                examples=303e6,
-                epochs=7,
-                batch_size=4096,
-                hardware="Google TPU v3",
-                source="Dosovitskiy et al. 2020, Sec. 4.1 (JFT-300M: 303M images; Adam, batch size 4096; "
-                "TPUv3 hardware), Table 3 (ViT-B/16 on JFT-300M: 7 epochs)",
-                notes="not in the 2025-06 snapshot; Epoch's usual name used (cf. 'ViT-Huge/14'). The "
-                "paper also pre-trains B/16 on ImageNet-21k (14M images, 90 epochs); the JFT-300M run "
-                "is recorded. Chip count and hours for B/16 alone are not stated",
-            ),
         ),
         tiny=ViTConfig(patch=8, d_model=32, n_layer=2, n_head=4, d_mlp=64, image_size=32, n_classes=10),
     ),

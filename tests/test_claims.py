@@ -18,9 +18,10 @@ from harness.estimate.claims import (
     check_catalogue,
     load_claims,
 )
+from harness.estimate.runs import TrainingRun
 from harness.hardware.table import UnknownHardware
 from harness.report.claims_view import results_json, results_rows, results_table
-from models._entry import Facts, Training
+from models._entry import Facts
 
 C = Claim.from_fields  # CLI-style: hours / days / seconds, hardware checked
 RULE = []  # an empty defaults table: Epoch's fixed rule (0.3 [0.25, 0.5] language, 0.4 [0.25, 0.62] other)
@@ -310,11 +311,11 @@ def test_yaml_without_pyyaml(tmp_path, monkeypatch):
 
 
 def test_from_entry_uses_training_facts():
-    t = Training(tokens=128e9, epochs=40, hardware="Google TPU v2", chip_count=64, hours=96.0, mfu=0.3,
-                 compute_flop=2.85e20, source="Devlin et al. 2018, App. A.2")
+    t = TrainingRun("bert-large", tokens=128e9, epochs=40, hardware="Google TPU v2", chip_count=64, hours=96.0,
+                    mfu=0.3, compute_flop=2.85e20, source="Devlin et al. 2018, App. A.2")
     entry = SimpleNamespace(name="bert-large", domain="language",
-                            facts=Facts("BERT-Large", 2018, 340e6, "Devlin et al. 2018", training=t))
-    c = Claim.from_entry(entry)
+                            facts=Facts("BERT-Large", 2018, 340e6, "Devlin et al. 2018"))
+    c = Claim.from_entry(entry, run=t)
     assert (c.params, c.tokens, c.count, c.seconds, c.utilisation, c.claimed) == (340e6, 128e9, 64, 96 * 3600, 0.3, 2.85e20)
     assert c.hardware == "Google TPU v2" and "Devlin" in c.sources
     r = check(c, RULE)
@@ -322,9 +323,9 @@ def test_from_entry_uses_training_facts():
 
 
 def test_from_entry_unknown_hardware_is_noted_not_raised():
-    t = Training(examples=1e6, epochs=1, hardware="Imaginary Chip 9000", chip_count=2, hours=1)
-    entry = SimpleNamespace(name="x", domain="vision", facts=Facts("X", 2020, 1e6, "s", training=t))
-    c = Claim.from_entry(entry)
+    t = TrainingRun("x", examples=1e6, epochs=1, hardware="Imaginary Chip 9000", chip_count=2, hours=1)
+    entry = SimpleNamespace(name="x", domain="vision", facts=Facts("X", 2020, 1e6, "s"))
+    c = Claim.from_entry(entry, run=t)
     assert c.hardware is None and "hardware left out" in c.notes
 
 

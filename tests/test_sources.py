@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-import torch
 
 import models
 from harness.counting.api import count_flops

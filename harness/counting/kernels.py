@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from harness.conventions import FLOP_PER_MAC, Category
-from harness.counting.formulas import Flops, cost, first_tensor, numel, prod, register
+from harness.counting.formulas import Flops, cost, first_tensor, numel, register
 
 aten = torch.ops.aten
 

@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.estimate.runs import TrainingRun, run_for
 from harness.estimate.units import NumberError, implausible, is_whole, parse_number
 from harness.hardware.table import canonical_precision, resolve
 
@@ -137,8 +138,9 @@ class Claim:
             raise ValueError(f"{where}: {e}") from None
 
     @classmethod
-    def from_entry(cls, entry: Any, flop_per_example: float | None = None) -> Claim:
-        """From a zoo entry's published facts (`entry.facts.training`): what its paper reports.
+    def from_entry(cls, entry: Any, flop_per_example: float | None = None, run: TrainingRun | None = None) -> Claim:
+        """From a zoo entry's published facts and its recorded run (`runs.run_for(entry.name)`, or
+        `run`): what its paper reports.
 
         `entry` is any object with `name`, `domain` and `facts` (the zoo's `Entry`; this module does
         not import the zoo). A hardware name the peak table does not know is dropped (said in
@@ -147,7 +149,7 @@ class Claim:
         facts = entry.facts
         if facts is None:
             raise ValueError(f"zoo entry {entry.name!r} has no published facts to check")
-        t = facts.training
+        t = run if run is not None else run_for(entry.name)
         notes = [t.notes] if t.notes else []
         hw = t.hardware
         if hw is not None:
