@@ -10,7 +10,7 @@ from __future__ import annotations
 from harness.estimate.counted import CountedEstimate, StepCount, counted_estimate
 from harness.estimate.runs import TrainingRun, run_for
 
-__all__ = ["count_step", "counted_for"]
+__all__ = ["count_step", "counted_for", "dataset_names", "zoo_systems"]
 
 DEFAULT_OPTIMIZER = "adam"  # counted where a run names none of the table's optimizers
 
@@ -63,3 +63,17 @@ def counted_for(name: str, run: TrainingRun | None = None) -> CountedEstimate:
     if run.search is not None and run.search.child_entry:
         child = count_step(run.search.child_entry, run)
     return counted_estimate(run, step, entry.facts.published_parameters, stages, child)
+
+
+def zoo_systems() -> list[str]:
+    """The zoo entries with published facts and a recorded run, in registry order."""
+    import models
+
+    return [name for name, e in models.REGISTRY.items() if e.facts is not None]
+
+
+def dataset_names() -> dict[str, str]:
+    """Zoo entry name -> the system's name in the dataset's `Model` column."""
+    import models
+
+    return {name: e.facts.dataset_name for name, e in models.REGISTRY.items() if e.facts is not None}

@@ -13,7 +13,8 @@ def main() -> None:
 
 
 # one module per command; registration order is the order `harness --help` lists them
-COMMANDS = ("count", "bench", "peak", "results", "calibrate", "estimate", "check", "report", "trends", "zoo")
+COMMANDS = ("count", "bench", "peak", "results", "calibrate", "estimate", "check", "report", "trends", "zoo",
+            "reconcile_dataset")
 for _name in COMMANDS:
     importlib.import_module(f"{__name__}.{_name}")
 

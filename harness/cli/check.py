@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
@@ -49,13 +50,14 @@ def check(
         flags = ", ".join(f"--{k.replace('_', '-')}" for k in given)
         fail(f"{flags} cannot apply to --file or --catalogue claims; edit the file, or check one claim by its fields")
     table = load_defaults_or_fail(defaults)
+    counted = None
     try:
         if catalogue:
             results = K.check_catalogue(defaults=table)
         elif file:
             results = K.check_all(K.load_claims(file), defaults=table)
         elif name:
-            claim = _zoo_claim(name)
+            claim, counted = _zoo_claim(name)
             if given:
                 claim = claim.updated(**given)
                 said = ", ".join(f"--{k.replace('_', '-')} {v:g}" if isinstance(v, float) else f"--{k} {v}"
@@ -67,11 +69,19 @@ def check(
     except ValueError as e:
         fail(str(e).splitlines()[0])
     render(results, fmt, sys.stdout, single=not (file or catalogue))
+    if name and fmt == "table" and counted is not None:
+        from harness.report.counted_view import counted_lines
+
+        typer.echo("\n".join(counted_lines(counted)))
 
 
-def _zoo_claim(name: str) -> object:
-    """The claim a zoo entry's published facts make (the zoo is imported here, never by estimate)."""
+def _zoo_claim(name: str) -> tuple[Any, Any]:
+    """The claim a zoo entry's published facts make, with method 1 from its counted training run
+    (the zoo is imported and counted here, never by estimate)."""
     import models
     from harness.estimate.claims import Claim
+    from harness.zoo_compute import counted_for
 
-    return Claim.from_entry(models.get(name))
+    entry = models.get(name)
+    counted = counted_for(name) if entry.facts is not None else None
+    return Claim.from_entry(entry, counted=counted), counted

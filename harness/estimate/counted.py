@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from harness.estimate.runs import TrainingRun
 
-__all__ = ["CountedEstimate", "Part", "StepCount", "closed_form", "counted_estimate", "gradient_steps"]
+__all__ = ["CountedEstimate", "Part", "StepCount", "closed_form", "counted_basis", "counted_estimate", "gradient_steps"]
 
 
 @dataclass(frozen=True)
@@ -213,3 +213,12 @@ def counted_estimate(run: TrainingRun, step: StepCount, params: float,
     cf, cf_text = closed_form(run, params)
     return CountedEstimate(run.name, sum(p.flop for p in parts), tuple(parts), per_unit, unit, phases,
                            cf, cf_text, tuple(notes))
+
+
+def counted_basis(c: CountedEstimate) -> str:
+    """One line: the parts with their arithmetic, the closed form and the ratio to it."""
+    parts = "; ".join(f"{p.name} {p.flop:.3g} ({p.formula})" for p in c.parts) or "no part estimated"
+    ratio = c.ratio_to_closed_form
+    closed = (f"closed form {c.closed_form_flop:.3g} ({c.closed_form}), counted steps / closed form = {ratio:.3g}"
+              if c.closed_form_flop and ratio is not None else f"closed form: {c.closed_form}")
+    return f"counted on meta: {parts}; {closed}"

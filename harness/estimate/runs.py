@@ -128,6 +128,7 @@ class TrainingRun:
     mfu: float | None = None  # model FLOP utilisation the paper reports, as a fraction
     source: str = ""
     notes: str = ""
+    dataset_note: str = ""  # where the dataset's figure differs from the counted one, and why (with arithmetic)
     self_play: SelfPlay | None = None
     rollouts: Rollouts | None = None
     search: Search | None = None
@@ -150,7 +151,7 @@ class TrainingRun:
 _PARTS: dict[str, type] = {"self_play": SelfPlay, "rollouts": Rollouts, "search": Search, "moe": Moe,
                            "fine_tune": FineTune}
 _INTS = {"batch_size", "seq_len", "target_len", "models", "chip_count", "experts", "top_k"}
-_TEXTS = {"optimizer", "hardware", "precision", "source", "notes", "base_model", "child_entry"}
+_TEXTS = {"optimizer", "hardware", "precision", "source", "notes", "dataset_note", "base_model", "child_entry"}
 _BOOLS = {"includes_base"}
 
 

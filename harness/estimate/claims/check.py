@@ -98,6 +98,10 @@ class CheckResult:
 
 
 def _method1(c: Claim) -> Estimate | None:
+    if c.counted_flop is not None:
+        return Estimate("operation counting", "counted training step x the run", c.counted_flop, c.counted_flop,
+                        c.counted_flop, {"counted_flop": c.counted_flop},
+                        (c.counted_basis or "training compute counted by the harness",))
     if c.flop_per_example is not None and c.examples is not None:
         return method1_counted(c.flop_per_example, c.examples, c.epochs or 1.0, "given with the claim")
     n = c.active_params or c.params

@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.estimate.counted import CountedEstimate, counted_basis
 from harness.estimate.runs import TrainingRun, run_for
 from harness.estimate.units import NumberError, implausible, is_whole, parse_number
 from harness.hardware.table import canonical_precision, resolve
@@ -28,7 +29,7 @@ __all__ = ["CATALOGUE_PATH", "Claim", "ClaimsError", "load_catalogue", "load_cla
 
 CATALOGUE_PATH = Path(str(resources.files("harness.estimate").joinpath("claims.csv")))
 
-NUMBER_FIELDS = ("params", "active_params", "tokens", "examples", "epochs", "flop_per_example", "count",
+NUMBER_FIELDS = ("params", "active_params", "tokens", "examples", "epochs", "flop_per_example", "counted_flop", "count",
                  "seconds", "chip_hours", "utilisation", "peak", "claimed")
 TIME_UNITS = {"seconds": 1.0, "hours": 3600.0, "days": 86400.0}
 TEXT_FIELDS = ("name", "hardware", "precision", "domain", "sources", "notes")
@@ -46,7 +47,9 @@ class Claim:
     per-token parameter count of a sparse (mixture-of-experts) model. `chip_hours` replaces
     count x time where a source gives only GPU-hours (then `count`, if given, is informational).
     `peak` is the per-chip FLOP/s the claim itself used; `utilisation` the MFU it reports.
-    `flop_per_example` is a counted training FLOP per example (passed in by the caller that counted it).
+    `flop_per_example` is a counted training FLOP per example (passed in by the caller that counted it);
+    `counted_flop` a counted training compute of the whole run (`harness.estimate.counted`), with
+    its parts and closed form in `counted_basis`: method 1 then uses it.
     """
 
     name: str = "claim"
@@ -67,6 +70,8 @@ class Claim:
     active_params: float | None = None
     chip_hours: float | None = None
     flop_per_example: float | None = None
+    counted_flop: float | None = None
+    counted_basis: str = ""
 
     def __post_init__(self) -> None:
         for name in NUMBER_FIELDS:
@@ -138,7 +143,8 @@ class Claim:
             raise ValueError(f"{where}: {e}") from None
 
     @classmethod
-    def from_entry(cls, entry: Any, flop_per_example: float | None = None, run: TrainingRun | None = None) -> Claim:
+    def from_entry(cls, entry: Any, flop_per_example: float | None = None, run: TrainingRun | None = None,
+                   counted: CountedEstimate | None = None) -> Claim:
         """From a zoo entry's published facts and its recorded run (`runs.run_for(entry.name)`, or
         `run`): what its paper reports.
 
@@ -164,6 +170,8 @@ class Claim:
             epochs=t.epochs, hardware=hw, count=t.chip_count, seconds=None if t.hours is None else t.hours * 3600,
             precision=t.precision, utilisation=t.mfu, claimed=t.compute_flop, domain=entry.domain,
             sources=sources, notes=" ".join(notes), flop_per_example=flop_per_example,
+            counted_flop=None if counted is None or not counted.flop else counted.flop,
+            counted_basis="" if counted is None else counted_basis(counted),
         )
 
     def updated(self, *, hours: float | None = None, days: float | None = None, seconds: float | None = None,
