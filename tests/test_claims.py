@@ -6,6 +6,7 @@ import csv
 import json
 import math
 import sys
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -22,6 +23,14 @@ from harness.estimate.runs import TrainingRun
 from harness.hardware.table import UnknownHardware
 from harness.report.claims_view import results_json, results_rows, results_table
 from models._entry import Facts
+
+
+def zoo_claim(name: str) -> Claim:
+    """A zoo entry's recorded run as a claim, uncounted (the CLI passes the counted one)."""
+    import models
+
+    return Claim.from_entry(models.get(name))
+
 
 C = Claim.from_fields  # CLI-style: hours / days / seconds, hardware checked
 RULE = []  # an empty defaults table: Epoch's fixed rule (0.3 [0.25, 0.5] language, 0.4 [0.25, 0.62] other)
@@ -368,7 +377,7 @@ def test_catalogue_has_30_sourced_rows():
 
 
 def test_every_catalogue_row_checks():
-    results = check_catalogue(defaults=RULE)
+    results = check_catalogue(defaults=RULE, zoo_claim=zoo_claim)
     assert len(results) == len(load_claims(CATALOGUE_PATH))
     for r in results:
         done = [v for v in r.checks.values() if v is not None]
@@ -389,7 +398,7 @@ def test_every_catalogue_row_checks():
 
 
 def test_catalogue_gpt3_by_hand():
-    r = next(x for x in check_catalogue(defaults=RULE) if x.claim.name == "GPT-3 175B")
+    r = next(x for x in check_catalogue(defaults=RULE, zoo_claim=zoo_claim) if x.claim.name == "GPT-3 175B")
     # V100 (SXM2 16GB by default) has no bf16: Epoch's order takes its fp16 tensor-core peak, 125 TFLOP/s
     assert r.precision == "fp16" and r.peak_flop_per_s == 125e12
     # 10,000 chips x 14.8 days x 86,400 s = 1.27872e10 chip-seconds; x 125e12 = 1.5984e24
@@ -403,7 +412,7 @@ def test_catalogue_gpt3_by_hand():
 
 
 def test_catalogue_stable_diffusion_by_hand():
-    r = next(x for x in check_catalogue(defaults=RULE) if x.claim.name == "Stable Diffusion v1")
+    r = next(x for x in check_catalogue(defaults=RULE, zoo_claim=zoo_claim) if x.claim.name == "Stable Diffusion v1")
     # 150,000 "hours" on 256 A100s: 17.1 years > 3 years of wall clock, impossible on its face
     assert r.claim.hours == 150_000 and r.verdict == "inconsistent"
     assert codes(r) == ["hours_look_like_chip_hours"]
@@ -411,7 +420,7 @@ def test_catalogue_stable_diffusion_by_hand():
 
 
 def test_catalogue_known_problems_are_flagged():
-    by_name = {r.claim.name: r for r in check_catalogue(defaults=RULE)}
+    by_name = {r.claim.name: r for r in check_catalogue(defaults=RULE, zoo_claim=zoo_claim)}
     known = [n for n, r in by_name.items() if "Known problem" in r.claim.notes]
     assert len(known) >= 3
     for n in known:
@@ -426,10 +435,19 @@ def test_catalogue_known_problems_are_flagged():
 def test_rendering():
     from rich.console import Console
 
-    results = check_catalogue(defaults=RULE)[:5]
+    results = check_catalogue(defaults=RULE, zoo_claim=zoo_claim)[:5]
     console = Console(record=True, width=200)
     console.print(results_table(results))
     assert "GPT-3 175B" in console.export_text()
     rows = results_rows(results)
     assert rows[0]["name"] == "GPT-3 175B" and rows[0]["method1_flop"] == pytest.approx(3.15e23)
     assert json.loads(results_json(results))[0]["verdict"] == results[0].verdict
+
+
+def test_catalogue_rows_refer_to_zoo_runs():
+    by_name = {r.claim.name: r for r in check_catalogue(defaults=RULE, zoo_claim=zoo_claim)}
+    t5 = by_name["T5-11B"].claim  # the catalogue row holds only the name of the zoo entry
+    assert t5 == replace(zoo_claim("t5-11b"), name="T5-11B")
+    assert (t5.count, t5.hours, t5.claimed, t5.peak) == (512, 480, 4.05e22, 1.23e14)  # from training_runs.toml
+    with pytest.raises(ValueError, match="refer to zoo entries"):
+        check_catalogue(defaults=RULE)

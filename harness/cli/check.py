@@ -53,7 +53,7 @@ def check(
     counted = None
     try:
         if catalogue:
-            results = K.check_catalogue(defaults=table)
+            results = K.check_catalogue(defaults=table, zoo_claim=lambda zoo: _zoo_claim(zoo)[0])
         elif file:
             results = K.check_all(K.load_claims(file), defaults=table)
         elif name:

@@ -123,6 +123,8 @@ class TrainingRun:
     hardware: str | None = None  # as the dataset's `Training hardware` names it
     chip_count: int | None = None
     hours: float | None = None  # wall-clock training time
+    chip_hours: float | None = None  # where a source gives chip-hours rather than chips x time
+    peak_flop_per_s: float | None = None  # the per-chip peak the paper's own utilisation used
     precision: str | None = None  # fp32 | fp16 | bf16 | tf32 | ...
     compute_flop: float | None = None  # the published training compute
     mfu: float | None = None  # model FLOP utilisation the paper reports, as a fraction

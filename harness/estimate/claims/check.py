@@ -28,13 +28,13 @@ estimates (or method 1 / method 2). The likely reasons are the findings of `DETE
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from harness.estimate import defaults as _defaults
-from harness.estimate.claims.claim import Claim, load_catalogue, load_claims
+from harness.estimate.claims.claim import Claim, ClaimsError, load_catalogue, load_claims
 from harness.estimate.claims.detectors import DETECTORS, Context
 from harness.estimate.findings import (
     CLAIMED_HIGH,
@@ -229,7 +229,17 @@ def check_all(claims: Iterable[Claim], defaults: Sequence[_defaults.DefaultRow] 
 
 
 def check_catalogue(path: str | Path | None = None,
-                    defaults: Sequence[_defaults.DefaultRow] | str | Path | None = None) -> list[CheckResult]:
-    """Check every claim of a catalogue (the packaged claims.csv unless `path` is given)."""
-    return check_all(load_catalogue() if path is None else load_claims(path), defaults)
+                    defaults: Sequence[_defaults.DefaultRow] | str | Path | None = None,
+                    zoo_claim: Callable[[str], Claim] | None = None) -> list[CheckResult]:
+    """Check every claim of a catalogue (the packaged claims.csv unless `path` is given).
+
+    A row with a `zoo` entry name carries no figures of its own: `zoo_claim(name)` gives the claim
+    of that entry's recorded run (the CLI passes the same counted claim `check NAME` uses, so both
+    judge the run the same way); the row keeps its name. Without `zoo_claim` such rows are an error.
+    """
+    claims = load_catalogue() if path is None else load_claims(path)
+    if any(c.zoo for c in claims) and zoo_claim is None:
+        names = ", ".join(c.name for c in claims if c.zoo)
+        raise ClaimsError(f"catalogue rows {names} refer to zoo entries: pass zoo_claim (a zoo entry name -> Claim)")
+    return check_all([replace(zoo_claim(c.zoo), name=c.name) if c.zoo and zoo_claim else c for c in claims], defaults)
 

@@ -32,7 +32,7 @@ CATALOGUE_PATH = Path(str(resources.files("harness.estimate").joinpath("claims.c
 NUMBER_FIELDS = ("params", "active_params", "tokens", "examples", "epochs", "flop_per_example", "counted_flop", "count",
                  "seconds", "chip_hours", "utilisation", "peak", "claimed")
 TIME_UNITS = {"seconds": 1.0, "hours": 3600.0, "days": 86400.0}
-TEXT_FIELDS = ("name", "hardware", "precision", "domain", "sources", "notes")
+TEXT_FIELDS = ("name", "zoo", "hardware", "precision", "domain", "sources", "notes")
 
 
 class ClaimsError(ValueError):
@@ -72,6 +72,7 @@ class Claim:
     flop_per_example: float | None = None
     counted_flop: float | None = None
     counted_basis: str = ""
+    zoo: str | None = None  # a zoo entry whose recorded run this claim is (catalogue rows refer to it by name)
 
     def __post_init__(self) -> None:
         for name in NUMBER_FIELDS:
@@ -167,7 +168,9 @@ class Claim:
         sources = "; ".join(s for s in (f"parameters: {facts.parameters_source}", t.source) if s)
         return cls(
             name=entry.name, params=facts.published_parameters, tokens=t.tokens, examples=t.examples,
-            epochs=t.epochs, hardware=hw, count=t.chip_count, seconds=None if t.hours is None else t.hours * 3600,
+            epochs=t.epochs, hardware=hw, count=t.chip_count,
+            seconds=None if t.hours is None or t.chip_hours is not None else t.hours * 3600, chip_hours=t.chip_hours,
+            peak=t.peak_flop_per_s, active_params=None if t.moe is None else t.moe.active_parameters, zoo=entry.name,
             precision=t.precision, utilisation=t.mfu, claimed=t.compute_flop, domain=entry.domain,
             sources=sources, notes=" ".join(notes), flop_per_example=flop_per_example,
             counted_flop=None if counted is None or not counted.flop else counted.flop,
