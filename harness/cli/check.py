@@ -60,6 +60,10 @@ def check(
             claim, counted = _zoo_claim(name)
             if given:
                 claim = claim.updated(**given)
+                if given.keys() & {"params", "active_params", "tokens", "examples", "epochs"}:
+                    from dataclasses import replace
+
+                    claim, counted = replace(claim, counted_flop=None, counted_basis=""), None  # the count is of the recorded run
                 said = ", ".join(f"--{k.replace('_', '-')} {v:g}" if isinstance(v, float) else f"--{k} {v}"
                                  for k, v in given.items())
                 typer.echo(f"{name}: the recorded set-up with {said} in its place", err=True)
