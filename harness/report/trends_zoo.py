@@ -37,6 +37,7 @@ def _example(entry: object, inputs: tuple) -> str:
 def zoo_forwards(names: Iterable[str] | None = None) -> list[ZooForward]:
     """Count one forward pass of each zoo entry with a dataset row (or of `names`) on the meta device."""
     from harness.counting.api import count_flops
+    from harness.estimate.runs import run_for
     from models import REGISTRY
 
     out = []
@@ -50,5 +51,5 @@ def zoo_forwards(names: Iterable[str] | None = None) -> list[ZooForward]:
         params = sum(p.numel() for p in model.parameters())
         facts = entry.facts
         out.append(ZooForward(name, facts.dataset_name, flop / batch, float(params), _example(entry, inputs),
-                              facts.training.compute_flop, facts.published_parameters, entry.domain))
+                              run_for(name).compute_flop, facts.published_parameters, entry.domain))
     return out
