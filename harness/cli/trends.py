@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 import sys
 from typing import Any
 
@@ -64,6 +65,8 @@ def trends(
     seed: str = typer.Option("0", "--seed", help="bootstrap seed"),
     fmt: str = typer.Option("table", "--format", help="table | json | csv"),
     out: str = typer.Option(None, "--out", help="also write trends.md and its figures into this folder"),
+    machine: str = typer.Option(None, "--machine", help="the machine named on the --out page "
+                                "(default: the CPU architecture and core count)"),
 ) -> None:
     """Log-space trends with 90% bootstrap intervals: eras (beside Sevilla et al. 2022), domains,
     record-setters, the large-scale split and its threshold sensitivity, compute per parameter."""
@@ -110,8 +113,8 @@ def trends(
             dense = analyse(select(systems.rows, metric, domains=domains, since=sel_since, until=sel_until,
                                    exclude_moe=True), threshold=th, boots=n_boots, seed=n_seed)
         try:
-            page = write_markdown(analysis, out, dataset=dataset, dense=dense,
-                                  command=" ".join(["harness", *sys.argv[1:]]))
+            page = write_markdown(analysis, out, dataset=dataset, dense=dense, machine=machine,
+                                  command=shlex.join(["harness", *sys.argv[1:]]))
         except OSError as e:
             fail(f"cannot write into {out}: {e}")
         typer.echo(f"wrote {page}", err=True)

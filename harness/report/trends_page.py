@@ -25,6 +25,7 @@ from harness.report import trends_view as V
 __all__ = ["html_section", "markdown", "report_section", "write_markdown"]
 
 FIGURE_DIR = "trends"
+DENSE_USE = 2.0  # FLOP per parameter per example of a dense layer: each weight multiplied and added once
 
 
 def _d(t: T.Trend | None, digits: int = 1) -> str:
@@ -57,6 +58,38 @@ def _era_rows(a: Analysis) -> list[list[object]]:
     return rows
 
 
+def _reading(a: Analysis) -> list[str]:
+    """One sentence per era the paper gives: does its central value fall in our interval, do they overlap."""
+    out = []
+    for e in a.eras:
+        era, t = e.era, e.trend
+        if era.paper_doubling_months is None or t is None or t.doubling_months[0] is None:
+            continue
+        c, lo, hi = t.doubling_months
+        hi = hi if hi is not None else float("inf")
+        inside = "inside" if lo <= era.paper_doubling_months <= hi else "outside"
+        overlap = lo <= era.paper_doubling_high and era.paper_doubling_low <= hi
+        out.append(f"- {era.label}: {c:.1f} months on {e.n} systems against the paper's {era.paper_doubling_months} "
+                   f"on {era.paper_n}; the paper's value is {inside} this 90% interval, and the two intervals "
+                   f"{'overlap' if overlap else 'do not overlap'}.")
+    return out
+
+
+def _decomposition(a: Analysis) -> list[str]:
+    """The gap in compute per parameter between the zoo's extremes, split into its two factors."""
+    rows = [r for r in a.zoo_per_parameter if r.source == "dataset" and r.forward_flop_per_parameter >= DENSE_USE]
+    if len(rows) < 2:
+        return []
+    low, high = rows[0], rows[-1]  # sorted by compute per parameter
+    return [f"Of the zoo's systems in this dataset that use each weight at least once per example (forward "
+            f">= {DENSE_USE:g} FLOP per parameter), {high.model} has the most training compute per parameter "
+            f"({high.compute_per_parameter:.3g}) and {low.model} the least ({low.compute_per_parameter:.3g}): "
+            f"a factor {high.compute_per_parameter / low.compute_per_parameter:.3g}, of which "
+            f"{high.forward_flop_per_parameter / low.forward_flop_per_parameter:.3g}x comes from the forward FLOP "
+            f"per parameter of one example and {high.forwards / low.forwards:.3g}x from the number of "
+            "example-forwards the training compute amounts to.", ""]
+
+
 def markdown(a: Analysis, figures: Mapping[str, str], *, dataset: str, command: str,
              dense: Analysis | None = None, machine: str | None = None) -> str:
     """The results page; `figures`: stem -> path relative to the page."""
@@ -77,7 +110,7 @@ def markdown(a: Analysis, figures: Mapping[str, str], *, dataset: str, command: 
            "same windows give different counts. The last two rows extend the windows to the snapshot's end.", "",
            _table(["era", "window (decimal years)", "systems", "paper n", "paper doubling months [95%]",
                    "paper OOM/yr", "snapshot n", "snapshot doubling months [90%]", "snapshot OOM/yr [90%]"],
-                  _era_rows(a)), ""]
+                  _era_rows(a)), "", *_reading(a), ""]
     if "trends_eras" in figures:
         out += [f"![eras]({figures['trends_eras']})", ""]
     out += ["## How the large-scale trend moves with the threshold", "",
@@ -124,7 +157,7 @@ def markdown(a: Analysis, figures: Mapping[str, str], *, dataset: str, command: 
                        [[r.model, r.zoo_name, r.domain or "-", f"{r.compute_per_parameter:.3g}",
                          f"{r.forward_flop_per_parameter:.3g}", r.example, f"{r.forwards:.3g}",
                          "the dataset" if r.source == "dataset" else "the zoo's facts (row not in this dataset)"]
-                        for r in a.zoo_per_parameter]), ""]
+                        for r in a.zoo_per_parameter]), "", *_decomposition(a)]
     for stem in ("trends_per_parameter", "trends_params_compute"):
         if stem in figures:
             out += [f"![{stem}]({figures[stem]})", ""]
@@ -145,15 +178,25 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def _small_png(path: Path, colours: int = 128) -> None:
+    """Rewrite a figure as a palette PNG (about a third of the size; the figures use a few dozen colours)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        small = im.convert("RGB").quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
+
+
 def write_markdown(a: Analysis, out: str | Path, *, dataset: str, command: str,
                    dense: Analysis | None = None, machine: str | None = None) -> Path:
-    """`out/trends.md` and its PNG figures in `out/trends/` (the SVG twins are removed: a page needs one)."""
+    """`out/trends.md` and its PNG figures in `out/trends/` (palette PNGs; the SVG twins are removed)."""
     root = Path(out)
     fig_dir = root / FIGURE_DIR
     fig_dir.mkdir(parents=True, exist_ok=True)
     drawn, _ = V.draw_all(a, fig_dir)
     for p in drawn.values():
         p.with_suffix(".svg").unlink(missing_ok=True)
+        _small_png(p)
     rel = {stem: f"{FIGURE_DIR}/{p.name}" for stem, p in drawn.items()}
     page = root / "trends.md"
     _atomic_write(page, markdown(a, rel, dataset=dataset, command=command, dense=dense, machine=machine))

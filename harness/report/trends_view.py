@@ -52,7 +52,8 @@ FIGURES: dict[str, tuple[str, str]] = {
     "trends_per_parameter": (
         "Training compute per parameter, by domain",
         "Training compute / parameters for every system with both, per domain (box: quartiles, whiskers "
-        "10-90%); labelled: zoo systems, with the counted forward FLOP per parameter for one example."),
+        "10-90%); orange: zoo systems, labelled with the counted forward FLOP per parameter for one example "
+        "(+N: more zoo systems within a factor 2)."),
 }
 
 
@@ -231,10 +232,17 @@ def plot_per_parameter(a: Analysis, path: str | Path, top: int = 8) -> Path:
                 continue
             ax.scatter([i] * len(mine), [r.compute_per_parameter for r in mine], s=16, color=LARGE, zorder=4,
                        marker="o", lw=0)
-            for k in _spread([(1.0, r.compute_per_parameter) for r in mine], 0.6):  # 0.3 dex apart in y
-                r = mine[k]
-                ax.annotate(f"{r.zoo_name} ({r.forward_flop_per_parameter:.3g}/fwd)", (i, r.compute_per_parameter),
-                            xytext=(5, 0), textcoords="offset points", fontsize=5, va="center", zorder=5)
+            groups: list[list[Any]] = []  # systems within 0.3 dex of the group's first share one label
+            for r in mine:
+                if groups and np.log10(r.compute_per_parameter / groups[-1][0].compute_per_parameter) < 0.3:
+                    groups[-1].append(r)
+                else:
+                    groups.append([r])
+            for g in groups:
+                text = f"{g[-1].zoo_name} ({g[-1].forward_flop_per_parameter:.3g}/fwd)"  # the group's largest
+                text += f" +{len(g) - 1}" if len(g) > 1 else ""
+                ax.annotate(text, (i, g[-1].compute_per_parameter), xytext=(5, 0), textcoords="offset points",
+                            fontsize=5, va="center", zorder=5)
         ax.set_yscale("log")
         plots._log_axis(ax, "y")
         ax.set_xticks(range(len(doms)))
