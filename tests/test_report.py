@@ -17,7 +17,7 @@ from harness.estimate.dataset import load_systems, row_generation, to_frame
 from harness.hardware.table import resolve
 from harness.report import plots
 from harness.report.html import FIGURES, ReportError, build_report
-from harness.report.trends_view import FIGURES as TRENDS_FIGURES
+from harness.report.trends_plots import FIGURES as TRENDS_FIGURES
 from harness.report.plots import log_trend
 
 COLUMNS = [

@@ -124,12 +124,12 @@ def trends(
 def _print(analysis: Any, fmt: str) -> None:
     import json
 
-    from harness.report import trends_text
+    from harness.report import trends_view
 
     if fmt == "json":
         json.dump(analysis.to_dict(), sys.stdout, indent=1, default=str, allow_nan=False)
         sys.stdout.write("\n")
     elif fmt == "csv":
-        trends_text.write_csv(analysis, sys.stdout)
+        trends_view.write_csv(analysis, sys.stdout)
     else:
-        trends_text.print_tables(analysis)
+        trends_view.print_tables(analysis)

@@ -2,7 +2,7 @@
 
 `write_markdown(a, out, ...)` writes `out/trends.md` and its PNG figures under `out/trends/`
 (written to a temporary file and renamed, so a failed run leaves no half page); `html_section`
-returns the report's section for figures already drawn by `trends_view.draw_all`, and
+returns the report's section for figures already drawn by `trends_plots.draw_all`, and
 `report_section` does the whole of it (select, analyse, draw, section) for `harness report`.
 """
 
@@ -18,9 +18,9 @@ from pathlib import Path
 
 from harness.estimate import trends as T
 from harness.estimate.dataset import SystemRow
-from harness.estimate.trend_analysis import MIN_POINTS, Analysis, analyse
+from harness.estimate.trend_analysis import MIN_POINTS, Analysis, EraFit, analyse
 from harness.estimate.trend_data import select
-from harness.report import trends_view as V
+from harness.report import trends_plots as V
 
 __all__ = ["html_section", "markdown", "report_section", "write_markdown"]
 
@@ -212,12 +212,14 @@ def html_section(a: Analysis, figures: Mapping[str, Path], not_drawn: Mapping[st
              f"{len(a.selection.implausible)} implausible values kept out of the fits. The full tables: "
              "<code>harness trends --dataset CSV</code>.</p>"]
     head = ["era", "systems", "paper n", "paper doubling months (95%)", "n", "doubling months (90%)"]
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in (x.era.label, x.era.selection, x.era.paper_n or "-",
-                                                            "-" if x.era.paper_doubling_months is None else
-                                                            f"{x.era.paper_doubling_months} [{x.era.paper_doubling_low}, "
-                                                            f"{x.era.paper_doubling_high}]", x.n, _d(x.trend)))
-        + "</tr>" for x in a.eras)
+    def paper(x: EraFit) -> str:
+        era = x.era
+        if era.paper_doubling_months is None:
+            return "-"
+        return f"{era.paper_doubling_months} [{era.paper_doubling_low}, {era.paper_doubling_high}]"
+
+    rows = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in (
+        x.era.label, x.era.selection, x.era.paper_n or "-", paper(x), x.n, _d(x.trend))) + "</tr>" for x in a.eras)
     parts.append("<table><thead><tr>" + "".join(f"<th scope=\"col\">{e(h)}</th>" for h in head) +
                  f"</tr></thead><tbody>{rows}</tbody></table>")
     for stem, (title, caption) in V.FIGURES.items():
