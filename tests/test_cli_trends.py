@@ -81,6 +81,9 @@ def test_parameters_metric_and_csv(dataset: Path) -> None:
     assert overall["part"] == "overall" and overall["name"] == "parameters"
     assert {r["part"] for r in rows} >= {"overall", "era", "domain", "large-scale"}
     dl = next(r for r in rows if r["name"] == "deep-learning")
+    assert dl["paper_doubling_months"] == ""  # the paper's figures are of compute, not of parameters
+    r = invoke("--dataset", str(dataset), "--no-zoo", "--format", "csv", "--boots", "50")
+    dl = next(r for r in csv.DictReader(io.StringIO(r.stdout)) if r["name"] == "deep-learning")
     assert float(dl["paper_doubling_months"]) == 5.7
 
 

@@ -8,7 +8,8 @@ What each part is:
 
 * `overall`: one fit over every selected system.
 * `eras`: the windows of Sevilla et al. 2022 (`trend_data.eras()`), each fitted on the systems the
-  paper used there (all, regular-scale or large-scale), beside the paper's figures.
+  paper used there (all, regular-scale or large-scale), beside the paper's figures (of training
+  compute: for the parameters metric the windows are kept and the paper's figures left out).
 * `domains`: one fit per domain with at least `MIN_POINTS` systems; with `record_setters=True`, the
   record-setters of each domain, their bootstrap fit (`trends.record_trend`) and the step line.
 * `large_scale`: the systems above the 2-year neighbourhood at `threshold`, and `sensitivity`: the
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -176,10 +177,18 @@ def _fit(points: Sequence[Point], boots: int, seed: int) -> tuple[T.Trend | None
         return None, str(e)
 
 
-def _era_fits(points: Sequence[Point], large: Sequence[bool], boots: int, seed: int) -> tuple[EraFit, ...]:
+def _without_paper(era: Era) -> Era:
+    """The era's window alone: the paper's figures are of training compute, not of another metric."""
+    return replace(era, paper_n=None, paper_slope_oom_per_year=None, paper_doubling_months=None,
+                   paper_doubling_low=None, paper_doubling_median=None, paper_doubling_high=None,
+                   source=f"the window of: {era.source}")
+
+
+def _era_fits(points: Sequence[Point], large: Sequence[bool], boots: int, seed: int,
+              metric: str) -> tuple[EraFit, ...]:
     last = max((p.date for p in points), default=math.inf)
     out = []
-    for era in eras():
+    for era in (eras() if metric == "compute" else tuple(_without_paper(e) for e in eras())):
         end = last if era.end is None else era.end
         inside = [p for p, big in zip(points, large) if era.start <= p.date <= end and
                   (era.selection == "all" or big == (era.selection == "large"))]
@@ -276,7 +285,7 @@ def analyse(selection: Selection, *, threshold: float = T.LARGE_SCALE_THRESHOLD,
     overall, _ = _fit(points, boots, seed)
     return Analysis(
         selection=selection, threshold=threshold, boots=boots, seed=seed, overall=overall,
-        eras=_era_fits(points, is_large, boots, seed),
+        eras=_era_fits(points, is_large, boots, seed, selection.metric),
         domains=_domain_fits(points, record_setters, boots, seed),
         large_scale=tuple(sorted((p for p, big in zip(points, is_large) if big), key=lambda p: p.date)),
         sensitivity=_sensitivity(points, z, boots, seed, thresholds),
