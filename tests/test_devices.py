@@ -129,3 +129,23 @@ def test_tf32_is_refused_off_nvidia(kind):
 ])
 def test_allocation_failures_on_every_device_count_as_oom(error, oom):
     assert D.is_oom(error) is oom
+
+
+def test_memory_floor_of_a_training_step():
+    from harness.measure import memory as M
+
+    net = torch.nn.Sequential(torch.nn.Linear(8, 4, bias=False), torch.nn.ReLU()).to("meta")
+    x = torch.empty(2, 8, device="meta")
+    train = M.estimate(net, (x,), "train")
+    # 32 weights x (4 + 4 + 8) bytes; the Linear's and the ReLU's outputs, 2 x 4 each, x 4 bytes
+    assert (train.parameters, train.activation_elements) == (32, 16)
+    assert train.bytes == 32 * 16 + 16 * 4
+    assert M.estimate(net, (x,), "inference").bytes == 32 * 4  # weights only: nothing kept for a backward
+
+
+def test_available_memory_is_read_on_the_cpu():
+    from harness.measure import memory as M
+
+    free = M.available_bytes(torch.device("cpu"))
+    assert free is not None and free > 0
+    assert M.available_bytes(torch.device("mps")) is None  # unknown: the check is skipped, not guessed

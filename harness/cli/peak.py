@@ -11,7 +11,7 @@ from harness.cli._common import app, choose, fail
 
 @app.command()
 def peak(
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | mps | xpu | hpu | xla"),
     precision: str = typer.Option(None, "--precision", help="comma list (default: all the device runs)"),
     fmt: str = typer.Option("table", "--format", help="table | json"),
 ) -> None:

@@ -19,10 +19,14 @@ def render(rows: Sequence[dict[str, Any]], device: str, fmt: str, stream: IO[str
     for col in ("what", "precision", "measured", "CV", "datasheet (dense)", "ratio", "source"):
         table.add_column(col, justify="right" if col in ("measured", "CV", "datasheet (dense)", "ratio") else "left")
     for r in rows:
-        unit, scale = ("TB/s", 1e12) if r["kind"].startswith("copy") else ("TFLOP/s", 1e12)
+        small = r["measured_per_s"] < 1e12  # a CPU: GFLOP/s and GB/s read better
+        if r["kind"].startswith("copy"):
+            unit, scale = ("GB/s", 1e9) if small else ("TB/s", 1e12)
+        else:
+            unit, scale = ("GFLOP/s", 1e9) if small else ("TFLOP/s", 1e12)
         table.add_row(
-            r["kind"], r["precision"], f"{r['measured_per_s'] / scale:,.3f} {unit}", f"{r['cv']:.1%}",
+            r["kind"], r["precision"], f"{r['measured_per_s'] / scale:,.3f} {unit}", "n/a" if r["cv"] is None else f"{r['cv']:.1%}",
             "-" if r["datasheet_per_s"] is None else f"{r['datasheet_per_s'] / scale:,.1f} {unit}",
             "-" if r["ratio"] is None else f"{r['ratio']:.1%}", r["source"],
         )
-    Console(file=stream, width=160).print(table)
+    Console(file=stream).print(table)
