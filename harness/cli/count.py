@@ -84,6 +84,10 @@ def count(
     if names is None or names:
         rows, counters_device = _other_counters(source, loaded, names, result if phase == "forward" else None, batch, seq, train)
     render(loaded.name, result, rows, fmt, sys.stdout, counters_device=counters_device)
+    if fmt == "table" and source.kind == "zoo":
+        from harness.report.counted_view import zoo_paper_form_lines
+
+        typer.echo("\n".join(zoo_paper_form_lines(loaded.name, loaded.module, loaded.inputs, dict(result.by_phase))))
 
 
 def _other_counters(source: object, loaded: object, names: list[str] | None, ours: object, batch: int | None,

@@ -105,6 +105,12 @@ def _auto_reason(c: CountedEstimate, run: TrainingRun, row: D.SystemRow, ratio: 
     return "; ".join(words)
 
 
+def _join(note: str, auto: str) -> str:
+    """The run table's note, then what the dataset's method explains, as sentences."""
+    auto = f"{auto[0].upper()}{auto[1:]}." if auto else ""
+    return " ".join(t for t in (note, auto) if t)
+
+
 def reconcile(counted: Mapping[str, CountedEstimate], runs: Mapping[str, TrainingRun],
               names: Mapping[str, str], systems: D.Systems | Sequence[D.SystemRow]) -> list[ZooDatasetRow]:
     """One row per zoo system in `counted` whose dataset name (`names`) has a compute figure."""
@@ -119,7 +125,7 @@ def reconcile(counted: Mapping[str, CountedEstimate], runs: Mapping[str, Trainin
         ratio = c.flop / row.compute
         agrees = AGREEMENT[0] <= ratio <= AGREEMENT[1]
         implied, basis = _implied(c.flop, row, run) if _hardware_method(row.estimation_methods) else (None, "")
-        reason = "" if agrees else ("; ".join(t for t in (run.dataset_note, _auto_reason(c, run, row, ratio, implied)) if t)
+        reason = "" if agrees else (_join(run.dataset_note, _auto_reason(c, run, row, ratio, implied))
                                     or "no reason found")
         part = lambda name: (p.flop if (p := c.part(name)) is not None else None)  # noqa: E731
         out.append(ZooDatasetRow(
