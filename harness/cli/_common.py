@@ -40,8 +40,8 @@ def check_device(device: str) -> str:
 
 
 MAX_BATCH = 2**31 - 1
-"""The largest batch any command accepts: torch sizes a tensor's dimension in 64 bits, but a batch
-this large already overflows the element count of every zoo model's activations."""
+"""The largest batch (or sequence length) any command accepts: torch sizes tensors in 64 bits, and
+a batch beyond this overflows the element count of wide layers' activations."""
 
 
 def ints(text: str | None, what: str, *, minimum: int = 1, maximum: int = MAX_BATCH) -> list[int] | None:

@@ -6,10 +6,9 @@ import sys
 
 import typer
 
-from harness.cli._common import FORMATS, PHASES, app, check_device, choose, fail
+from harness.cli._common import FORMATS, MAX_BATCH, PHASES, app, check_device, choose, fail
 
 CPU_COUNTERS_MAX_PARAMS = 2_000_000_000  # other counters run on CPU for a meta count: up to this size (8 GB fp32)
-MAX_BATCH = 2**31 - 1  # a batch or sequence beyond this overflows torch's 64-bit sizes in wide layers
 
 
 @app.command()

@@ -75,7 +75,7 @@ def _distributed_columns() -> tuple[Column, ...]:
     )
 
 
-DROP_ORDER = ("W", "MHz", "bwd/fwd F", "bwd/fwd t", "HFU", "seq", "TFLOP/s", "phase", "comm share", "prec",
+DROP_ORDER = ("W", "MHz", "bwd/fwd F", "bwd/fwd t", "HFU", "seq", "TFLOP/s", "phase", "prec", "comm share",
               "GFLOP", "CV")
 """The columns a narrow terminal loses first, in order; the rest always stay."""
 
