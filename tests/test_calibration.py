@@ -139,3 +139,12 @@ def test_counted_evidence_from_a_reconciliation_table_wins_over_the_recount():
     recount = _run("Recounted LM", 0.17, kind="recount")
     kept = C.best_runs([recount, *counted])
     assert kept == counted  # one training-run figure per system: the harness's count
+
+
+def test_notes_say_where_the_rule_ties_and_coverage_misses():
+    scores = {V.METHODS[0]: V.Score(30, 0.15, 0.8, 0.6), V.METHODS[1]: V.Score(30, 0.16, 0.8, 0.6),
+              V.METHODS[2]: V.Score(30, 0.16, 0.8, 0.6), V.METHODS[3]: V.Score(30, 0.13, 0.8, None)}
+    said = " ".join(V.notes(V.Evaluation("e", scores, [])))
+    assert "at least as good as the fixed rule here (0.150 vs 0.160)" in said
+    assert "tie on the share within 2x (80%)" in said
+    assert "covers 60%" in said and "0.375 median does better" in said

@@ -87,6 +87,8 @@ def calibrate(
         for m, s in ev.scores.items():
             cov = "" if s.coverage is None else f", 80% interval covers {s.coverage:.0%}"
             typer.echo(f"  {m:36s} median |log10 error| {s.median_abs_log10:.3f}, within 2x {s.within_2x:.0%}{cov}")
+        for line in V.notes(ev)[1:]:
+            typer.echo(f"  {line}")
     typer.echo(f"shipped: {why}")
     typer.echo(f"wrote {len(table) + len(measured)} groups to {written}")
     if not shipped:

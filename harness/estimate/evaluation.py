@@ -137,6 +137,28 @@ def choose(items: Sequence[Evidence], evaluations: Sequence[Evaluation]) -> tupl
     return C.rule_table(items), f"fixed rule with measured intervals (the calibrated model lost to it: {lost})"
 
 
+COVERAGE_TARGET = (0.7, 0.9)
+
+
+def notes(ev: Evaluation) -> list[str]:
+    """What an evaluation says in words: the verdict, ties, coverage off target, a better baseline."""
+    if not ev.scores:
+        return ["Not enough evidence on the fitting side to run it."]
+    cal, rule, median = ev.scores[METHODS[0]], ev.scores[METHODS[1]], ev.scores[METHODS[3]]
+    verdict = "at least as good as" if beats_rule(ev) else "worse than"
+    said = (f"The calibrated defaults are {verdict} the fixed rule here "
+            f"({cal.median_abs_log10:.3f} vs {rule.median_abs_log10:.3f}).")
+    out = [said]
+    if cal.within_2x == rule.within_2x:
+        out.append(f"The two tie on the share within 2x ({cal.within_2x:.0%}).")
+    if cal.coverage is not None and not COVERAGE_TARGET[0] <= cal.coverage <= COVERAGE_TARGET[1]:
+        out.append(f"The 80% interval covers {cal.coverage:.0%} of the runs, outside the "
+                   f"{COVERAGE_TARGET[0]:.0%}-{COVERAGE_TARGET[1]:.0%} it should.")
+    if median.median_abs_log10 < cal.median_abs_log10:
+        out.append(f"Epoch's {EPOCH_MEDIAN} median does better than both ({median.median_abs_log10:.3f}).")
+    return out
+
+
 def _cell(x: float | None, pct: bool = False) -> str:
     if x is None:
         return "n/a"
@@ -173,7 +195,6 @@ def report_markdown(items: Sequence[Evidence], evaluations: Sequence[Evaluation]
         for m, s in ev.scores.items():
             lines.append(f"| {m} | {_cell(s.median_abs_log10)} | {_cell(s.within_2x, True)} | "
                          f"{_cell(s.coverage, True)} |")
-        verdict = "at least as good as" if beats_rule(ev) else "worse than"
-        lines += ["", f"The calibrated defaults are {verdict} the fixed rule here.", ""]
+        lines += ["", *notes(ev), ""]
     lines += ["## Shipped", "", f"{shipped}.", ""]
     return "\n".join(lines)
