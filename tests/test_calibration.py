@@ -121,7 +121,9 @@ def test_time_split_fits_only_on_the_past():
 def test_benchmark_rows_use_the_harness_count_where_the_zoo_has_the_model():
     text = ("system,hardware,chips,precision,parameters,year,metric,value,zoo,source\n"
             "g,H100 SXM5 80GB,512,fp8,175e9,2024,tokens_per_second_per_chip,1000,gpt3-175b,s\n")
-    per_token = E.zoo_flop_per_token({"gpt3-175b"})["gpt3-175b"]
+    from harness.cli.calibrate import zoo_flop_per_token
+
+    per_token = zoo_flop_per_token({"gpt3-175b"})["gpt3-175b"]
     # GPT-3 175B at 2048 tokens: attention and logits add ~2.5% to 6N (Chinchilla App. F)
     assert per_token / (6 * 175e9) == pytest.approx(1.025, abs=0.005)
     (g,) = E.benchmark_evidence(text, {"gpt3-175b": per_token})

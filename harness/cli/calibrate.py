@@ -11,6 +11,21 @@ import typer
 from harness.cli._common import app, fail
 
 
+def zoo_flop_per_token(names: set[str]) -> dict[str, float]:
+    """Training FLOP per token of zoo language models: 3 x the analytic forward (which the counter
+    matches exactly at full size), at each entry's own sequence length."""
+    import models
+    from harness.analytic import breakdown
+    from harness.analytic.breakdown import total
+
+    out = {}
+    for name in sorted(names):
+        e = models.get(name)
+        seq = e.default_seq or e.config.block_size
+        out[name] = 3 * total(breakdown(e.family, e.config, 1, seq)) / seq
+    return out
+
+
 @app.command()
 def calibrate(
     dataset: str = typer.Option(..., "--dataset", help="a CSV in the Epoch 'all ML systems' schema"),
@@ -51,7 +66,7 @@ def calibrate(
                 items += E.counted_from_csv(f.read())
         except (OSError, UnicodeDecodeError, KeyError, ValueError) as e:
             fail(f"--counted {counted}: not a readable zoo-vs-dataset CSV ({e.__class__.__name__}: {e})")
-    items += E.benchmark_evidence(flop_per_token=E.zoo_flop_per_token(E.benchmark_zoo_names()))
+    items += E.benchmark_evidence(flop_per_token=zoo_flop_per_token(E.benchmark_zoo_names()))
     runs = sum(e.evidence_class == "training run" for e in items)
     if runs < 5:
         fail(f"only {runs} usable training runs in {dataset}: calibration needs rows with counted (or recountable) "

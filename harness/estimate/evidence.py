@@ -213,21 +213,6 @@ def benchmark_evidence(text: str | None = None,
     return out
 
 
-def zoo_flop_per_token(names: Iterable[str]) -> dict[str, float]:
-    """Training FLOP per token of zoo language models (3 x the analytic forward, which the counter
-    matches exactly at full size), at each entry's own sequence length; imports the zoo (torch)."""
-    import models
-    from harness.analytic import breakdown
-    from harness.analytic.breakdown import total
-
-    out = {}
-    for name in sorted(set(names) - {""}):
-        e = models.get(name)
-        seq = e.default_seq or e.config.block_size
-        out[name] = 3 * total(breakdown(e.family, e.config, 1, seq)) / seq
-    return out
-
-
 def benchmark_zoo_names(text: str | None = None) -> set[str]:
     """The zoo entries benchmarks.csv refers to."""
     if text is None:
