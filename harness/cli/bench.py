@@ -42,6 +42,18 @@ def bench(
     explain: bool = typer.Option(False, "--explain", help="say what every column of the table means"),
 ) -> None:
     """Measure what one training (or inference) step costs here and its utilisation (MFU)."""
+    try:
+        _bench(model, device, precision, batch, sweep, max_batch, seq, phase, steps, warmup, compile_, checkpointing,
+               db, no_db, again, nproc, strategy, timeout_s, overrides, fmt, explain)
+    except KeyboardInterrupt:  # before any configuration ran (after, _bench names what was stored)
+        typer.echo("interrupted before any configuration was measured: nothing was stored", err=True)
+        raise typer.Exit(INTERRUPTED) from None
+
+
+def _bench(model: str, device: str, precision: str | None, batch: str | None, sweep: bool, max_batch: int | None,
+           seq: int | None, phase: str, steps: int, warmup: int, compile_: bool, checkpointing: bool,
+           db: str | None, no_db: bool, again: bool, nproc: int, strategy: str, timeout_s: int,
+           overrides: list[str], fmt: str, explain: bool) -> None:
     import models
     from harness.measure import bench as B
     from harness.measure import precision as P
