@@ -164,7 +164,7 @@ def test_two_benches_on_one_database_keep_every_row(tmp_path):
     a, b = _bench(db, "1,2"), _bench(db, "1,2")
     reported = 0
     for p in (a, b):
-        out, err = p.communicate(timeout=300)
+        _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
         assert "Traceback" not in err
         found = re.search(r"stored (\d+) row\(s\)", err)
@@ -193,7 +193,7 @@ def test_ctrl_c_keeps_the_finished_rows_and_names_them(tmp_path):
             except sqlite3.Error:
                 pass
     p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=120)
+    _, err = p.communicate(timeout=120)
     assert p.returncode == 130, err
     assert "Traceback" not in err
     with Store(db) as store:

@@ -29,7 +29,7 @@ from harness.counting.engine import regions_reentered
 from harness.counting.outputs import first_tensor
 from harness.measure import precision as P
 from harness.measure.devices import empty_cache, is_oom
-from harness.measure.timing import Mark, Samples, Sampler, measure_step
+from harness.measure.timing import Mark, Sampler, Samples, measure_step
 
 OPTIMIZER = "adamw"  # the optimizer every training step runs (and its FLOP are counted for)
 

@@ -1,8 +1,9 @@
 """Data-parallel measurement on several processes: torch.distributed, launched by torchrun.
 
-Four modules: :mod:`.rank` (what each process runs), :mod:`.entry` (the torchrun entry, which
-stores rank 0's row), :mod:`.launch` (torchrun as a watched subprocess) and :mod:`.metrics` (the
-pure figures). This package re-exports their public names.
+Its modules: :mod:`.rank` (what each process runs), :mod:`.wrap` (DDP and FSDP wrapping),
+:mod:`.entry` (the torchrun entry, which stores rank 0's row), :mod:`.launch` (torchrun as a
+watched subprocess), :mod:`.metrics` (the pure figures) and :mod:`.overhead` (DDP's cost in one
+process). This package re-exports their public names.
 
 * **The per-rank entry**, ``python -m harness.measure.distributed --model M --batch B ...``: what
   ``torchrun --nproc-per-node N -m harness.measure.distributed ...`` runs on every rank (on one
@@ -56,6 +57,7 @@ Test hooks (hidden): ``HARNESS_DIST_FAIL_RANK=r`` makes rank r exit(3) at its fi
 ``HARNESS_DIST_HANG_RANK=r`` makes it sleep forever there.
 """
 
+from harness.measure.distributed.entry import main
 from harness.measure.distributed.launch import (
     KILL_GRACE_S,
     DistError,
@@ -77,19 +79,17 @@ from harness.measure.distributed.metrics import (
     shard_rows,
     summary,
 )
+from harness.measure.distributed.overhead import single_process_nccl_overhead
 from harness.measure.distributed.rank import (
     DEFAULT_TIMEOUT_S,
     FAIL_ENV,
     FAIL_EXIT_CODE,
     HANG_ENV,
     STRATEGIES,
-    _wrap,
     backend_for,
     rank_device,
-    repeated_blocks,
-    single_process_nccl_overhead,
 )
-from harness.measure.distributed.entry import main  # noqa: E402 - the entry imports .rank
+from harness.measure.distributed.wrap import _wrap, repeated_blocks
 
 __all__ = [
     "DEFAULT_TIMEOUT_S", "FAIL_ENV", "FAIL_EXIT_CODE", "HANG_ENV", "KILL_GRACE_S", "STRATEGIES",

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch.nn as nn
 
+
 def shard_rows(dim0: int, world_size: int, rank: int) -> int:
     """Rows of a dim-0 shard as torch.chunk splits them (FSDP2's Shard(0)): ceil(d/n) each, the tail short."""
     size = -(-dim0 // world_size)

@@ -29,10 +29,10 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-import torch.nn as nn
 
 from harness.measure.devices import empty_cache, is_oom
 from harness.measure.distributed.metrics import group_figures, group_result, rank_flop, summary
+from harness.measure.distributed.wrap import _local, _wrap
 
 STRATEGIES = ("ddp", "fsdp")
 FAIL_ENV = "HARNESS_DIST_FAIL_RANK"
@@ -48,14 +48,7 @@ def backend_for(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
 
-def repeated_blocks(model: nn.Module) -> list[nn.Module]:
-    """Every member of every nn.ModuleList, innermost first (the order fully_shard needs)."""
-    seen: dict[int, nn.Module] = {}
-    for lst in model.modules():
-        if isinstance(lst, nn.ModuleList):
-            for m in lst:
-                seen.setdefault(id(m), m)
-    return list(reversed(seen.values()))
+
 
 
 
@@ -290,53 +283,6 @@ def _rank_main(args: argparse.Namespace, rank: int, world: int, local_rank: int,
     dist.destroy_process_group()
 
 
-def _wrap(model: nn.Module, strategy: str, device: torch.device) -> tuple[nn.Module, Callable[[], Any]]:
-    """(the wrapped model, a context manager factory that turns gradient sync off)."""
-    import contextlib
-
-    if strategy == "ddp":
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        ddp = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
-        return ddp, ddp.no_sync
-    try:
-        from torch.distributed.fsdp import fully_shard
-    except ImportError:  # torch without FSDP2: FSDP1, one unit per repeated block and the root
-        if device.type != "cuda":
-            raise RuntimeError("this torch has no FSDP2 (torch.distributed.fsdp.fully_shard) and FSDP1 "
-                               "needs a GPU; use --strategy ddp on the CPU") from None
-        from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
-        from torch.distributed.fsdp.wrap import ModuleWrapPolicy
-
-        blocks = {type(b) for b in repeated_blocks(model)}
-        fsdp = FSDP(model, auto_wrap_policy=ModuleWrapPolicy(blocks) if blocks else None,
-                    device_id=device if device.type == "cuda" else None, use_orig_params=True)
-        return fsdp, fsdp.no_sync
-    # the mesh on the device the ranks run on: left to itself, FSDP2 picks CUDA whenever a GPU
-    # exists, and a CPU job with more ranks than GPUs then asks for a GPU ordinal that is not there
-    from torch.distributed.device_mesh import init_device_mesh
-
-    mesh = init_device_mesh(device.type, (dist.get_world_size(),))
-    for block in repeated_blocks(model):
-        fully_shard(block, mesh=mesh)
-    fully_shard(model, mesh=mesh)
-
-    @contextlib.contextmanager
-    def no_sync() -> Any:
-        model.set_requires_gradient_sync(False)  # type: ignore[operator]
-        try:
-            yield
-        finally:
-            model.set_requires_gradient_sync(True)  # type: ignore[operator]
-
-    return model, no_sync
-
-
-def _local(p: torch.Tensor) -> torch.Tensor:
-    """The part of a parameter this rank holds (an FSDP2 DTensor's local shard; else all of it)."""
-    return p.to_local() if hasattr(p, "to_local") else p
-
-
 def _time_allreduce(numel: int, device: torch.device, steps: int) -> float | None:
     """Median seconds of dist.all_reduce of a float32 buffer of `numel` elements (None: no memory)."""
     from harness.measure.timing import time_step
@@ -410,65 +356,4 @@ def rank0_result(args: argparse.Namespace, cfg: Any, device: torch.device, backe
         "utilisation_ceiling": result.utilisation_ceiling,
         **extra,
         "row": row,
-    }
-
-
-def single_process_nccl_overhead(cfg: Any, rounds: int = 2) -> dict[str, Any]:
-    """The cost of the distributed machinery alone: DDP at world_size 1 vs the plain model.
-
-    Runs in this process: the plain step, then (process group initialised, nccl on CUDA, gloo on
-    CPU, world_size 1) the same step under DDP, alternating `rounds` times so drift hits both; the
-    ratio of the pooled medians is the overhead a 1-process torchrun baseline carries.
-    """
-    import models
-    from harness.measure.runner import make_step
-    from harness.measure.timing import measure_step
-
-    device = torch.device(cfg.device)
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", torch.cuda.current_device())
-    backend = backend_for(device)
-    entry = models.get(cfg.model)
-    ours = not dist.is_initialized()
-    if ours:
-        store = dist.HashStore()
-        kwargs: dict[str, Any] = {"device_id": device} if backend == "nccl" else {}
-        dist.init_process_group(backend, store=store, rank=0, world_size=1, timeout=timedelta(seconds=300),
-                                **kwargs)
-    elif dist.get_world_size() != 1:
-        raise RuntimeError("single_process_nccl_overhead needs world_size 1; a larger group is initialised")
-    try:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        torch.manual_seed(0)
-        plain_model = entry.build(device)
-        torch.manual_seed(0)
-        ddp_model = DDP(entry.build(device), device_ids=[device.index] if device.type == "cuda" else None)
-        inputs = entry.inputs(cfg.batch, cfg.seq, device)
-        plain_step = make_step(plain_model, inputs, cfg, device)
-        ddp_step = make_step(ddp_model, inputs, cfg, device)
-        plain: list[float] = []
-        wrapped: list[float] = []
-        for i in range(rounds):
-            warm = cfg.warmup if i == 0 else 1
-            plain += measure_step(plain_step, device, warm, cfg.steps)[0].seconds
-            wrapped += measure_step(ddp_step, device, warm, cfg.steps)[0].seconds
-    finally:
-        if ours:
-            dist.destroy_process_group()
-    import statistics
-
-    p, d = statistics.median(plain), statistics.median(wrapped)
-    return {
-        "model": cfg.model,
-        "batch": cfg.batch,
-        "device": str(device),
-        "backend": backend,
-        "world_size": 1,
-        "plain_seconds": p,
-        "ddp_seconds": d,
-        "ratio": d / p,
-        "overhead": d / p - 1,
-        "plain_samples": plain,
-        "ddp_samples": wrapped,
     }
