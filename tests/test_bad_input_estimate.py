@@ -76,6 +76,8 @@ def invoke(*args: str):
 CASES = [
     # ---- estimate: the dataset
     (("estimate", "--dataset", "{missing}"), "no such file; pass the path of an Epoch systems CSV"),
+    (("estimate", "--dataset", ""), "--dataset is empty: give the path of a CSV"),
+    (("report", "--dataset", " "), "--dataset is empty: give the path of a CSV"),
     (("estimate", "--dataset", "{folder}"), "is a directory: pass the path of an Epoch systems CSV file"),
     (("estimate", "--dataset", "{garbage.bin}"), "not UTF-8 text"),
     (("estimate", "--dataset", "{latin1.csv}"), "not UTF-8 text"),

@@ -34,6 +34,8 @@ def estimate(
     from harness.estimate.dataset import DatasetError, load_systems
     from harness.report.estimate_view import render
 
+    if not dataset.strip():
+        fail("--dataset is empty: give the path of a CSV in the Epoch 'all ML systems' schema")
     choose(fmt, FORMATS, "format")
     try:
         systems = load_systems(dataset)

@@ -39,6 +39,8 @@ def report(
     from harness.estimate.dataset import DatasetError, load_systems
     from harness.report.html import build_report
 
+    if not dataset.strip():
+        fail("--dataset is empty: give the path of a CSV in the Epoch 'all ML systems' schema")
     try:
         load_systems(dataset)  # fail on an unreadable dataset before anything is written
     except DatasetError as e:
