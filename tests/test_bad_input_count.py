@@ -45,6 +45,7 @@ CASES = [
     (("count", f"hf:{HF / 'gpt2.json'}", "--seq", "65"), "sequence length from 1 to 64"),
     (("count", f"hf:{HF / 'vit.json'}", "--seq", "8"), "takes images, not a sequence length"),
     (("count", "small-cnn", "--seq", "8"), "takes no sequence length"),
+    (("count", "gpt3-175b", "--device", "cpu"), "count it on the meta device (the default) instead"),
     # flags
     (("count", "gpt2-small", "--phase", "forward", "--optimizer", "sgd"), "only a training step has"),
     (("count", "gpt2-small", "--optimizer", "adam"), "add --phase train or drop --optimizer"),

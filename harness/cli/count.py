@@ -48,16 +48,11 @@ def count(
             choose(n, ("own", "all", *ADAPTERS), "counter")
         names = [n for n in names if n != "own"]
 
-    from harness.sources import SourceError, resolve
-
     train = phase == "train"
-    try:
-        source = resolve(model, overrides)
-        loaded = source.load(batch, seq, device, train=train)
-    except SourceError as e:
-        fail(str(e))
-    except (RuntimeError, ValueError, OverflowError) as e:  # a size torch cannot hold
-        fail(f"cannot build {model} at batch {batch}, seq {seq}: {str(e).splitlines()[0][:200]}; try a smaller --batch or --seq")
+    source = _resolve(model, overrides)
+    if device != "meta":
+        _check_fits(source, batch, seq, device, train)
+    loaded = _load(source, batch, seq, device, train)
 
     from harness.counting.api import CountError, count_flops
     from harness.report.count_view import render
@@ -87,6 +82,54 @@ def count(
         from harness.report.counted_view import zoo_paper_form_lines
 
         typer.echo("\n".join(zoo_paper_form_lines(loaded.name, loaded.module, loaded.inputs, dict(result.by_phase))))
+
+
+def _resolve(model: str, overrides: list[str]) -> object:
+    from harness.sources import SourceError, resolve
+
+    try:
+        return resolve(model, overrides)
+    except SourceError as e:
+        fail(str(e))
+
+
+def _load(source: object, batch: int | None, seq: int | None, device: str, train: bool) -> object:
+    from harness.sources import SourceError
+
+    try:
+        return source.load(batch, seq, device, train=train)  # type: ignore[attr-defined]
+    except SourceError as e:
+        fail(str(e))
+    except (RuntimeError, ValueError, OverflowError) as e:  # a size torch cannot hold
+        first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        fail(f"cannot build {source.spec} at batch {batch}, seq {seq}: {first}; try a smaller --batch or --seq")  # type: ignore[attr-defined]
+
+
+def _free_bytes(device: str) -> int:
+    import os
+
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.mem_get_info()[0]
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def _check_fits(source: object, batch: int | None, seq: int | None, device: str, train: bool) -> None:
+    """Refuse, before building, a model whose weights (and gradients, for a training step) alone
+    exceed the device's free memory: the meta device counts it without allocating anything.
+    A source that cannot be built on meta is left to the real build."""
+    from harness.sources import SourceError
+
+    try:
+        params = list(source.load(batch, seq, "meta", train=train).module.parameters())  # type: ignore[attr-defined]
+    except (SourceError, RuntimeError, ValueError, OverflowError):
+        return
+    need = sum(p.numel() * p.element_size() for p in params) * (2 if train else 1)
+    free = _free_bytes(device)
+    if need > free:
+        fail(f"the model needs about {need / 2**30:.1f} GiB for its weights{' and gradients' if train else ''} on {device}, "
+             f"and {free / 2**30:.1f} GiB are free; count it on the meta device (the default) instead")
 
 
 def _other_counters(source: object, loaded: object, names: list[str] | None, ours: object, batch: int | None,
