@@ -9,7 +9,8 @@ leaves out is kept beside it, so either convention can be the total.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -263,3 +264,25 @@ def flex_counts(q: Any, k: Any, v: Any, block_mask: tuple, backward: bool) -> tu
         fraction = min(1.0, blocks * q_block * kv_block / (mask_heads * block_mask[0] * block_mask[1]))
         kept = round(full * fraction)
     return attention_terms(1, full, kept, q.shape[-1], v.shape[-1], backward)
+
+
+@contextmanager
+def flex_uncompiled() -> Iterator[None]:
+    """Let eager flex_attention call its operator directly instead of through torch.compile.
+
+    Eager flex_attention compiles itself (with the eager backend), which dynamo refuses under a
+    dispatch mode; torch's documented debugging switch makes it call the operator as is, where
+    the counter sees it. The values may differ from the compiled kernel's; the shapes, all a
+    count needs, do not.
+    """
+    try:
+        import torch.nn.attention.flex_attention as flex
+    except ImportError:
+        yield
+        return
+    before = getattr(flex, "_FLEX_ATTENTION_DISABLE_COMPILE_DEBUG", None)
+    flex._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG = True
+    try:
+        yield
+    finally:
+        flex._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG = before

@@ -36,6 +36,7 @@ from harness.counting.attention import (
     AttentionHint,
     UnknownValues,
     flex_counts,
+    flex_uncompiled,
 )
 from harness.counting.regions import META_OUTPUTS, REGIONS, RegionCount
 
@@ -382,32 +383,10 @@ def counting(model: torch.nn.Module, tally: Tally) -> Iterator[None]:
     regions = _RegionCounter(tally)
     _ACTIVE.append(regions)
     try:
-        with module_tracking(model, tally), _flex_uncompiled(), regions, _OpCounter(tally):
+        with module_tracking(model, tally), flex_uncompiled(), regions, _OpCounter(tally):
             yield
     finally:
         _ACTIVE.pop()
-
-
-@contextmanager
-def _flex_uncompiled() -> Iterator[None]:
-    """Let eager flex_attention call its operator directly instead of through torch.compile.
-
-    Eager flex_attention compiles itself (with the eager backend), which dynamo refuses under a
-    dispatch mode; torch's documented debugging switch makes it call the operator as is, where
-    the counter sees it. The values may differ from the compiled kernel's; the shapes, all a
-    count needs, do not.
-    """
-    try:
-        import torch.nn.attention.flex_attention as flex
-    except ImportError:
-        yield
-        return
-    before = getattr(flex, "_FLEX_ATTENTION_DISABLE_COMPILE_DEBUG", None)
-    flex._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG = True
-    try:
-        yield
-    finally:
-        flex._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG = before
 
 
 @contextmanager
