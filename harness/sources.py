@@ -52,6 +52,7 @@ class Loaded:
     module: nn.Module
     inputs: tuple
     attention: AttentionHint = field(default_factory=AttentionHint)
+    notes: tuple[str, ...] = ()  # what a count of this model must say (an attention it cannot price as such)
 
 
 @dataclass(frozen=True)

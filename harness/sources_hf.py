@@ -32,6 +32,9 @@ from harness.sources import (
 _LM_HEADS = ("CausalLM", "MaskedLM", "ConditionalGeneration", "Seq2SeqLM", "LMHeadModel", "ForPreTraining")
 _CAUSAL_HEADS = ("CausalLM", "LMHeadModel")
 _CLASSIFIERS = ("SequenceClassification", "ImageClassification", "AudioClassification")
+_IMPLEMENTATIONS = ("attn_implementation", "experts_implementation")  # --set keys passed to the build
+EAGER_NOTE = ("attention: the eager implementation runs plain matmuls, counted as matmul over the full square "
+              "(no causal convention); --set attn_implementation=sdpa counts it as attention where the model allows")
 _AUDIO_SAMPLES = 16000  # input_values models (wav2vec2 and kin): one second at 16 kHz unless --seq
 
 
@@ -64,7 +67,9 @@ def resolve_hf(spec: str, overrides: Sequence[str]) -> Source:
     cls = getattr(transformers, arch, None)
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         raise SourceError(f"transformers {transformers.__version__} has no model class {arch!r} (from {path})")
+    implementations = {k: str(changes.pop(k)) for k in _IMPLEMENTATIONS if k in changes}
     config = _config(data, changes, path)
+    changes |= implementations  # named in the source string too
     resolved = str(Path(path).expanduser().resolve())
     source = "hf:" + resolved + "".join(f" {k}={json.dumps(v)}" for k, v in sorted(changes.items()))
 
@@ -73,11 +78,12 @@ def resolve_hf(spec: str, overrides: Sequence[str]) -> Source:
         names, inputs = _inputs(cls, config, b, seq, device, train)
         with torch.device(device):
             try:
-                net = cls._from_config(config, dtype=torch.float32)
+                net = cls._from_config(config, dtype=torch.float32, **implementations)
             except Exception as e:  # noqa: BLE001 - model code: one line, never a traceback
                 raise SourceError(f"building {arch} from {path} failed: {type(e).__name__}: {str(e).splitlines()[0][:300]}") from None
         _call_by_name(net, names)
-        return Loaded(source, arch, None, net, inputs, hint(config, cls))
+        notes = (EAGER_NOTE,) if getattr(net.config, "_attn_implementation", None) == "eager" else ()
+        return Loaded(source, arch, None, net, inputs, hint(config, cls), notes)
 
     return Source(spec, source, arch, "hf", None, build)
 

@@ -154,3 +154,26 @@ def test_declared_attention():
     assert load(f"hf:{HF / 'mistral.json'}", device="meta").attention.window == 8
     assert load(f"hf:{HF / 'gpt2.json'}", device="meta").attention.causal is True
     assert load(f"hf:{HF / 't5.json'}", device="meta").attention.causal is None
+
+
+def test_implementations_are_chosen_with_set_and_eager_attention_says_so():
+    spec = f"hf:{HF / 'llama.json'}"
+    eager = resolve(spec, ["attn_implementation=eager"])
+    assert eager.source.endswith('attn_implementation="eager"')
+    loaded = eager.load(batch=2, seq=16, device="meta")
+    assert loaded.module.config._attn_implementation == "eager"
+    assert any("eager implementation" in n for n in loaded.notes)
+    r = count_flops(loaded.module, loaded.inputs)
+    assert r.by_category["attention"] == 0 and r.by_category["matmul"] == 5_767_168 + 262_144  # Q K^T, P V as matmul
+    assert not resolve(spec).load(batch=2, seq=16, device="meta").notes
+
+
+def test_eager_experts_on_meta_is_one_line_and_count_on_cpu():
+    from harness.counting.api import CountError
+
+    src = resolve(f"hf:{HF / 'mixtral.json'}", ["experts_implementation=eager"])
+    meta = src.load(batch=2, seq=16, device="meta")
+    with pytest.raises(CountError, match="aten.nonzero.default failed on the meta device.*--device cpu"):
+        count_flops(meta.module, meta.inputs)
+    cpu = src.load(batch=2, seq=16, device="cpu")
+    assert count_flops(cpu.module, cpu.inputs).by_category["matmul"] == 7_372_800  # as the grouped kernel

@@ -73,6 +73,10 @@ def count(
         if "overflow" in text.lower() or "too large" in text.lower() or "size" in text.lower():
             fail(f"batch {batch}, seq {seq} is too large to count ({text}); try a smaller --batch or --seq")
         fail(f"counting {loaded.name} failed: {type(e).__name__}: {text}")
+    if loaded.notes:
+        from dataclasses import replace
+
+        result = replace(result, notes=(*result.notes, *loaded.notes))
     rows = []
     counters_device = None
     if names is None or names:
