@@ -169,9 +169,9 @@ def _report(rows: list[dict[str, Any]], skipped: list[str], store: Any, fmt: str
     if not rows:
         from harness.store import Store
 
-        typer.echo("nothing measured: every configuration is already in the database "
-                   f"({store.path}); its stored rows follow. Pass --again to measure again "
-                   "(kept as a repeat) or --no-db to measure without storing.", err=True)
+        typer.echo(f"nothing measured: every configuration is already in the database {store.path};\n"
+                   "stored rows follow; --again measures again (a repeat); --no-db skips the database",
+                   err=True)
         with Store(store.path) as reader:
             stored = [r for r in reader.rows(run_key=list(dict.fromkeys(skipped))) if r["status"] == "ok"]
         render(stored, fmt, sys.stdout, explain=explain)
@@ -180,7 +180,7 @@ def _report(rows: list[dict[str, Any]], skipped: list[str], store: Any, fmt: str
     where = f"stored {len(rows)} row(s) in {store.path}" if store is not None else "not stored (--no-db)"
     if skipped:
         where += f"; {len(skipped)} configuration(s) already there were skipped (--again measures them too)"
-    typer.echo(f"{where}. device {device_name(dev)}, torch {rows[0]['torch_version']}, "
+    typer.echo(f"{where}\ndevice {device_name(dev)}, torch {rows[0]['torch_version']}, "
                f"commit {rows[0]['project_commit']}", err=True)
 
 
