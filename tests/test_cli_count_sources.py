@@ -39,3 +39,16 @@ def test_causal_convention_never_crashes(name):
     out = count(name, "--attention", "causal")
     assert out["attention_convention"] == "causal"
     assert out["total_flop"] == out["total_flop_causal_attention"] <= out["total_flop_full_attention"]
+
+
+def test_other_counters_run_on_cpu_for_a_meta_count():
+    out = count("small-cnn", "--counters", "flopcountermode")
+    assert out["device"] == "meta" and out["counters_device"] == "cpu"
+    row = out["counters"][0]
+    assert row["counter"] == "flopcountermode" and row["skipped"] is None and row["flop"] > 0
+
+
+def test_other_counters_skip_a_model_too_large_for_cpu():
+    out = count("gpt3-175b", "--counters", "fvcore")
+    assert out["counters"][0]["flop"] is None
+    assert "too many to build on CPU" in out["counters"][0]["skipped"]
