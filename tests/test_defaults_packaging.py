@@ -158,3 +158,15 @@ def test_calibrate_counted_table_is_read_or_refused_in_one_line(dataset, tmp_pat
     r = invoke("calibrate", "--dataset", str(dataset), "--counted", str(good), "--out", str(out))
     assert r.exit_code == 0, r.output
     assert "counted 1" in r.output
+
+
+def test_a_refused_write_leaves_no_temp_file(dataset, tmp_path, monkeypatch):
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(U.os, "replace", refuse)  # what a read-only folder does, even for root
+    out = tmp_path / "d.csv"
+    r = invoke("calibrate", "--dataset", str(dataset), "--boots", "5", "--out", str(out))
+    assert r.exit_code == 2 and "cannot write" in r.output and "Permission denied" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["systems.csv"]  # no table, no .tmp
