@@ -399,3 +399,15 @@ def test_add_many_is_all_or_nothing(db):
     with pytest.raises(st.DuplicateRunError):
         db.add_many([make_row(batch=3), make_row(batch=1)])  # batch=1 already has an ok row
     assert db.count() == 2 and not db.has_ok(st.run_key_for(make_row(batch=3)))
+
+
+def test_export_into_a_read_only_folder_is_refused_before_writing(db, tmp_path, monkeypatch):
+    """The read-only folder simulated (root ignores mode bits): refused in one line, nothing left."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(st.os, "access",
+                        lambda p, mode: False if Path(p) == locked and mode & os.W_OK else real(p, mode))
+    with pytest.raises(StoreError, match=f"the folder {locked} is read-only") as err:
+        db.export(locked / "r.csv")
+    assert "\n" not in str(err.value) and list(locked.iterdir()) == []
