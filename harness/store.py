@@ -475,23 +475,30 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = BUSY_TIMEOUT_S,
                  create: bool = True):
-        """``create=False``: open an existing database only (for reading); a missing file is refused
-        and nothing is created."""
+        """``create=False``: open an existing database for reading only. A missing file is refused and
+        nothing is created; the file is never written (no WAL switch, no schema upgrade): its contents
+        are copied into memory and an older schema is upgraded there."""
         self.memory = str(path) == ":memory:"
         self.path = Path(":memory:") if self.memory else Path(path).expanduser() if path else default_path()
         self.timeout = timeout
+        self.read_only = not create and not self.memory
         self._conn: sqlite3.Connection | None = None
-        if not self.memory:
-            if not create and not self.path.exists():
+        if self.read_only:
+            if not self.path.is_file():
                 raise StoreError(f"no results database at {self.path}: measure something with harness bench "
                                  f"first, or {self._hint()}")
+            self._inspect_read_only()
+        elif not self.memory:
             self._check_location()
             self._inspect_read_only()
         try:
-            self._conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
-            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._enable_wal()
-            self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable on commit, never corrupt
+            if self.read_only:
+                self._conn = self._snapshot()
+            else:
+                self._conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
+                self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                self._enable_wal()
+                self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable on commit, never corrupt
             self.schema_version = self._initialise()
         except sqlite3.Error as e:
             self.close()
@@ -542,6 +549,16 @@ class Store:
                 f"{p} is a SQLite file but not a harness results database (tables: "
                 f"{', '.join(sorted(tables))}); it was left untouched; {self._hint()}"
             )
+
+    def _snapshot(self) -> sqlite3.Connection:
+        """The file's contents in an in-memory database, read through a read-only connection."""
+        source = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=self.timeout)
+        try:
+            copy = sqlite3.connect(":memory:", isolation_level=None)
+            source.backup(copy)
+        finally:
+            source.close()
+        return copy
 
     def _error(self, e: sqlite3.Error) -> StoreError:
         msg = str(e).lower()
@@ -663,6 +680,10 @@ class Store:
 
     # -- writing
 
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"results database {self.path} was opened for reading only (create=False)")
+
     def add(self, row: Mapping[str, Any], *, replace: bool = False, repeat: bool = False) -> str:
         """Validate and write one row in one transaction; returns its run_id.
 
@@ -672,6 +693,7 @@ class Store:
         next ``repeat`` number) or ``replace=True`` (it swaps every earlier ok row of the key out).
         Both are decided inside the write transaction, so concurrent writers cannot collide.
         """
+        self._check_writable()
         values = prepare_row(row)
         names = list(values)
         sql = f"INSERT INTO runs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
@@ -699,6 +721,7 @@ class Store:
 
     def add_many(self, rows: Iterable[Mapping[str, Any]]) -> list[str]:
         """Write several rows in one transaction: all of them or none. 'ok' duplicates raise."""
+        self._check_writable()
         prepared = [prepare_row(r) for r in rows]
         ids = []
         try:

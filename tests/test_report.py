@@ -338,7 +338,7 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     page = Page()
     page.feed(dom.stdout)
     images = [a.get("src") for t, a in page.tags if t == "img"]
-    assert sorted(images) == sorted(f"{stem}.png" for stem in FIGURES)
+    assert sorted(images) == sorted(f"{stem}.png" for stem in [*FIGURES, *TRENDS_FIGURES])
 
 
 def test_report_command_reads_the_default_database(fixture_csv, tmp_path, monkeypatch):

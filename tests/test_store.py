@@ -411,3 +411,25 @@ def test_export_into_a_read_only_folder_is_refused_before_writing(db, tmp_path, 
     with pytest.raises(StoreError, match=f"the folder {locked} is read-only") as err:
         db.export(locked / "r.csv")
     assert "\n" not in str(err.value) and list(locked.iterdir()) == []
+
+
+
+def test_reading_leaves_the_file_byte_for_byte_unchanged_even_at_an_older_schema(tmp_path):
+    """A read (results, calibrate --db, report --db) neither switches the file to WAL nor upgrades it."""
+    path = tmp_path / "v1.sqlite"
+    with Store(path) as s:
+        s.add(make_row())
+    c = sqlite3.connect(path, isolation_level=None)  # schema 1, in the rollback journal of a copied file
+    for sql in ("DROP INDEX runs_ok_key", "ALTER TABLE runs DROP COLUMN source", "ALTER TABLE runs DROP COLUMN repeat",
+                "CREATE UNIQUE INDEX runs_ok_key ON runs(run_key) WHERE status = 'ok'",
+                "UPDATE meta SET value = '1' WHERE key = 'schema_version'", "PRAGMA journal_mode = DELETE"):
+        c.execute(sql)
+    c.close()
+    before = path.read_bytes()
+    with Store(path, create=False) as s:
+        assert s.schema_version == st.SCHEMA_VERSION and s.count() == 1  # upgraded in memory only
+        assert s.rows()[0]["source"] == f"zoo:{make_row()['model']}"
+        with pytest.raises(StoreError, match="reading only"):
+            s.add(make_row(seconds_median=0.3), repeat=True)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v1.sqlite"]  # no -wal or -shm beside it

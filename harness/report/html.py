@@ -150,7 +150,7 @@ def build_report(dataset_path: str | Path, defaults_path: str | Path | None = No
             raise ReportError(f"results database {db_path} does not exist; pass the --db of a benchmark run")
         from harness.store import Store
 
-        with Store(db_path) as store:
+        with Store(db_path, create=False) as store:
             store_rows = store.rows()
         measured += measured_rows(store_rows, seed=seed)
     if evaluation is None and evaluate:
