@@ -151,7 +151,7 @@ def _resolve_python(spec: str) -> Source:
     def build(batch: int | None, seq: int | None, device: str, train: bool) -> Loaded:
         try:
             made = fn(batch=1 if batch is None else batch, seq=seq, device=device)
-        except Exception as e:  # noqa: BLE001 - the user's code: one line, never a traceback
+        except (Exception, SystemExit) as e:  # noqa: BLE001 - the user's code: one line, never a traceback
             raise SourceError(f"{name}(batch=..., seq=..., device={device!r}) raised {_one_line(e)}") from None
         net, inputs = _check_returned(made, name)
         return Loaded(source, name, None, net, inputs)
@@ -168,7 +168,7 @@ def _import_file(path: Path, spec: str) -> Any:
     sys.modules[mod_name] = module
     try:
         loader_spec.loader.exec_module(module)
-    except Exception as e:  # noqa: BLE001
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - a sys.exit() at import is a failure too
         del sys.modules[mod_name]
         raise SourceError(f"importing {path.name} failed: {_one_line(e)}") from None
     return module
@@ -180,7 +180,7 @@ def _import_module(name: str, spec: str) -> Any:
         sys.path.insert(0, os.getcwd())  # as `python -m` would: a package in the current folder imports
     try:
         return importlib.import_module(name)
-    except Exception as e:  # noqa: BLE001
+    except (Exception, SystemExit) as e:  # noqa: BLE001
         raise SourceError(f"cannot import {name!r} for model source {spec!r}: {_one_line(e)}") from None
     finally:
         if added:

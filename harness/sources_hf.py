@@ -102,7 +102,11 @@ def _config(data: dict[str, Any], changes: dict[str, Any], path: str) -> Any:
     for key, value in changes.items():
         if not hasattr(config, key):
             raise SourceError(f"--set {key}: {type(config).__name__} has no field {key!r}")
-        setattr(config, key, value)
+        try:
+            setattr(config, key, value)
+        except Exception as e:  # noqa: BLE001 - transformers validates fields its own way
+            cause = getattr(e, "__cause__", None) or e
+            raise SourceError(f"--set {key}={json.dumps(value)}: {(str(cause).splitlines() or [''])[0][:200]}") from None
     return config
 
 

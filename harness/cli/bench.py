@@ -63,7 +63,11 @@ def _bench(model: str, device: str, precision: str | None, batch: str | None, sw
     choose(fmt, FORMATS, "format")
     choose(phase, ("train", "inference"), "phase")
     _check_flags(sweep, batch, max_batch, no_db, db, again, phase, checkpointing, steps, warmup)
+    if timeout_s < 1:
+        fail(f"--timeout must be at least 1 second, not {timeout_s}")
     batches = ints(batch, "--batch")
+    if precision is not None and not precision.strip():
+        fail("--precision is empty: give fp32, tf32, bf16 or fp16 (or a comma list), or leave it out")
     train = phase == "train"
     try:
         dev = B.resolve_device(device)
@@ -119,6 +123,8 @@ def _check_flags(sweep: bool, batch: str | None, max_batch: int | None, no_db: b
         fail("--max-batch only bounds a --sweep: add --sweep, or drop --max-batch")
     if max_batch is not None and max_batch < 1:
         fail(f"--max-batch must be at least 1, not {max_batch}")
+    if db is not None and not db.strip():
+        fail("--db is empty: give the path of a results database, or leave --db out for the default")
     if no_db and db is not None:
         fail("--no-db stores nothing, --db names where to store: choose one")
     if no_db and again:
@@ -134,7 +140,10 @@ def _check_memory(work: Any, cfg: Any, dev: Any) -> None:
     have = M.available_bytes(dev)
     if have is None:
         return
-    need = M.estimate(*work.make(cfg.batch, cfg.seq, "meta", cfg.phase == "train"), cfg.phase)
+    try:
+        need = M.estimate(*work.make(cfg.batch, cfg.seq, "meta", cfg.phase == "train"), cfg.phase)
+    except Exception:  # noqa: BLE001 - the model's forward fails on meta: the bench itself reports why
+        return
     if need.bytes > have:
         fail(f"{work.name} batch {cfg.batch} ({cfg.phase}) needs at least {M.gib(need.bytes)} "
              f"({need.parameters:,} parameters), more than the {M.gib(have)} free on {dev.type}: "

@@ -6,6 +6,8 @@ shipped with the package is rewritten only with `--shipped`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from harness.cli._common import app, fail
@@ -54,6 +56,10 @@ def calibrate(
         fail(f"--boots must be at least 1, not {boots}")
     if shipped and out is not None:
         fail("give --out or --shipped, not both")
+    if out and not Path(out).is_dir() and Path(out).suffix.lower() != ".csv":
+        fail(f"--out {out}: the defaults table is CSV; name it .csv")
+    if machine != "this machine" and report is None:
+        fail("--machine names the machine on the --report page: add --report PAGE.md, or drop --machine")
     target = U.shipped_table_path() if shipped else U.user_defaults_path() if out is None else out
     try:
         systems = load_systems(dataset)

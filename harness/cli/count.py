@@ -44,6 +44,8 @@ def count(
         names = None
     elif counters != "own":
         names = [c.strip() for c in counters.split(",") if c.strip()]
+        if not names:
+            fail("--counters is empty: give own, all or a comma list of counters")
         for n in names:
             choose(n, ("own", "all", *ADAPTERS), "counter")
         names = [n for n in names if n != "own"]
@@ -68,8 +70,8 @@ def count(
         )
     except CountError as e:
         fail(str(e))
-    except (RuntimeError, OverflowError) as e:
-        text = str(e).splitlines()[0][:200]
+    except Exception as e:  # noqa: BLE001 - the model's own code runs here: one line, never a traceback
+        text = (str(e).splitlines() or [""])[0][:200]
         if "overflow" in text.lower() or "too large" in text.lower() or "size" in text.lower():
             fail(f"batch {batch}, seq {seq} is too large to count ({text}); try a smaller --batch or --seq")
         fail(f"counting {loaded.name} failed: {type(e).__name__}: {text}")

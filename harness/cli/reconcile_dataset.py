@@ -30,6 +30,12 @@ def reconcile_dataset(
     from harness.zoo_compute import counted_for, dataset_names, zoo_systems
 
     choose(fmt, FORMATS, "format")
+    if out is not None and not out.strip():
+        fail("--out is empty: give a .csv path, or leave --out out to print the table")
+    if out is not None and fmt != "table":
+        fail(f"--format {fmt} is for standard output; --out always writes CSV (and .md): drop one of them")
+    if only is not None and not only.replace(",", "").strip():
+        fail("--only is empty: give a comma list of zoo entries, or leave --only out for every one")
     target = Path(out) if out else None
     if target is not None and (target.suffix.lower() != ".csv" or not target.parent.is_dir()):
         fail(f"--out {out} must be a .csv path in an existing folder (the summary goes beside it as .md)")
@@ -43,6 +49,9 @@ def reconcile_dataset(
     if unknown:
         fail(f"--only: unknown zoo system(s) {', '.join(unknown)}; choose from: {', '.join(names)}")
     have = {r.model for r in systems.rows if r.compute}
+    absent = [n for n in wanted if names[n] not in have]
+    if absent:
+        typer.echo(f"not in {dataset} with a compute: {', '.join(absent)}", err=True)
     wanted = [n for n in wanted if names[n] in have]
 
     from rich.console import Console
@@ -83,6 +92,10 @@ def reconcile_dataset(
     md = target.with_suffix(".md")
     for path, text in ((target, buf.getvalue()), (md, summary_markdown(rows, provenance))):
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            fail(f"cannot write {path}: {e.strerror or e}; pass --out a .csv path in a folder you can write to")
     typer.echo(f"wrote {len(rows)} systems to {target} and {md}")

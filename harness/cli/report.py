@@ -52,8 +52,12 @@ def report(
 
         default = default_path()
         db = str(default) if default.is_file() else None
+    elif Path(db).is_dir():
+        fail(f"results database {db} is a directory; pass the --db file of a benchmark run, or leave --db out")
     elif not Path(db).is_file():
         fail(f"results database {db} does not exist; pass the --db of a benchmark run, or leave --db out")
+    if not out.strip():
+        fail("--out is empty: give the folder for the figures and index.html (default: report)")
     folder = _report_folder(out)
     try:
         with Console(stderr=True).status("drawing the report ..."):

@@ -12,6 +12,7 @@ import typer
 from harness.cli._common import FORMATS, app, choose, fail
 
 METRICS = ("compute", "parameters")
+MAX_BOOTS = 100_000  # 1000 refits take seconds; a million would run for hours
 
 
 def _year(text: str | None, what: str) -> int | None:
@@ -36,13 +37,15 @@ def _threshold(text: str) -> float:
     return value
 
 
-def _whole(text: str, what: str, minimum: int) -> int:
+def _whole(text: str, what: str, minimum: int, maximum: int | None = None) -> int:
     try:
         value = int(text)
     except ValueError:
         value = minimum - 1
     if value < minimum:
         fail(f"{what} must be a whole number of at least {minimum}, not {text!r}")
+    if maximum is not None and value > maximum:
+        fail(f"{what} must be at most {maximum:,}, not {text}")
     return value
 
 
@@ -80,8 +83,14 @@ def trends(
     if first is not None and last is not None and first > last:
         fail(f"--since {first} is after --until {last}; give the earlier year first")
     th = _threshold(threshold)
-    n_boots, n_seed = _whole(boots, "--boots", 1), _whole(seed, "--seed", 0)
+    n_boots, n_seed = _whole(boots, "--boots", 1, MAX_BOOTS), _whole(seed, "--seed", 0)
     domains = [d.strip() for item in (domain or []) for d in item.split(",") if d.strip()] or None
+    if domain and not domains:
+        fail("--domain is empty: give a domain such as language, or leave --domain out for all of them")
+    if out is not None and not out.strip():
+        fail("--out is empty: give the folder for trends.md and its figures, or leave --out out")
+    if machine is not None and out is None:
+        fail("--machine names the machine on the --out page: add --out DIR, or drop --machine")
     try:
         systems = load_systems(dataset)
     except DatasetError as e:
@@ -115,8 +124,10 @@ def trends(
         try:
             page = write_markdown(analysis, out, dataset=dataset, dense=dense, machine=machine,
                                   command=shlex.join(["harness", *sys.argv[1:]]))
+        except NotADirectoryError:
+            fail(f"cannot write into {out}: a file is in the way of that folder; pass --out a folder")
         except OSError as e:
-            fail(f"cannot write into {out}: {e}")
+            fail(f"cannot write into {out}: {e.strerror or e}; pass --out a folder you can write to")
         typer.echo(f"wrote {page}", err=True)
     _print(analysis, fmt)
 

@@ -164,10 +164,15 @@ def _parse(text: str, where: str) -> list[DefaultRow]:
     if missing:
         raise DefaultsError(f"{where} is not a defaults table: missing columns {', '.join(missing)}")
     try:
-        return [DefaultRow(r["group"], float(r["utilisation"]), float(r["low"]), float(r["high"]), int(r["n"]),
+        rows = [DefaultRow(r["group"], float(r["utilisation"]), float(r["low"]), float(r["high"]), int(r["n"]),
                            r["source"]) for r in reader]
     except (TypeError, ValueError, csv.Error) as e:
         raise DefaultsError(f"{where}: unreadable number ({e})") from None
+    for r in rows:  # log-space lookups need 0 < low <= utilisation <= high, all finite
+        if not (math.isfinite(r.high) and 0 < r.low <= r.utilisation <= r.high):
+            raise DefaultsError(f"{where}: group {r.group!r} needs 0 < low <= utilisation <= high, not "
+                                f"{r.low:g} <= {r.utilisation:g} <= {r.high:g}; pass a table written by `harness calibrate`")
+    return rows
 
 
 def shipped_defaults() -> list[DefaultRow]:

@@ -268,6 +268,10 @@ def _parse_csv(text: str, source: str) -> list[Claim]:
         rows = list(enumerate(reader, 2))
     except csv.Error as e:
         raise ClaimsError(f"{source}: not a readable CSV ({e})") from None
+    for line, r in rows:  # a cell beyond the header would be dropped without a word
+        if r.get(None):
+            raise ClaimsError(f"{name} line {line}: {len(header) + len(r[None])} cells where the header has "
+                              f"{len(header)}; quote a value that holds a comma")
     return [Claim.from_mapping({k: v for k, v in r.items() if k is not None}, f"{name} line {line}")
             for line, r in rows]
 
