@@ -194,6 +194,14 @@ CASES = [
     (("bench", "lenet-5", *FAST, "--db", "{foreign.sqlite}"), "not a harness results database (tables: runs)"),
     (("bench", "lenet-5", *FAST, "--db", "/proc/self/status"), "is read-only"),
     (("results", "--db", "/dev/null"), "no results database at /dev/null"),
+    # sizes without a bound, lists that repeat, a counted table that is not one
+    (("bench", "lenet-5", "--device", "cpu", "--steps", "100001", "--no-db"), "at most 100,000 steps each"),
+    (("bench", "lenet-5", "--device", "cpu", "--warmup", "99999999999999", "--no-db"), "at most 100,000 steps each"),
+    (("bench", "lenet-5", *FAST, "--batch", "2,4,2", "--no-db"), "--batch lists 2 more than once"),
+    (("calibrate", "--dataset", "{good.csv}", "--boots", "5", "--counted", "{folder}"), "is a folder: give the CSV"),
+    (("calibrate", "--dataset", "{good.csv}", "--boots", "5", "--counted", "{good.csv}"),
+     "lacks the column 'dataset_model'"),
+    (("calibrate", "--dataset", "{good.csv}", "--boots", "5", "--counted", "{tmp}/missing.csv"), "no such file"),
 ]
 
 

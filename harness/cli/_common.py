@@ -63,6 +63,10 @@ def ints(text: str | None, what: str, *, minimum: int = 1, maximum: int = MAX_BA
             fail(f"{what} must be at least {minimum}, not {v}")
         if v > maximum:
             fail(f"{what} must be at most {maximum:,}, not {v:,}")
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        fail(f"{what} lists {', '.join(map(str, twice))} more than once: each value is measured once "
+             "(a second bench of the same configuration is kept as a repeat)")
     return values
 
 

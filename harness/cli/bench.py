@@ -112,11 +112,17 @@ def _bench(model: str, device: str, precision: str | None, batch: str | None, sw
     _report(rows, skipped, store, fmt, explain, dev)
 
 
+MAX_STEPS = 100_000  # timed or warm-up steps per configuration
+
+
 def _check_flags(sweep: bool, batch: str | None, max_batch: int | None, no_db: bool, db: str | None, again: bool,
                  phase: str, checkpointing: bool, steps: int, warmup: int) -> None:
     """Flags that contradict each other, or say nothing, are refused rather than ignored."""
     if steps < 1 or warmup < 0:
         fail("--steps must be at least 1 and --warmup at least 0")
+    if steps > MAX_STEPS or warmup > MAX_STEPS:
+        fail(f"--steps and --warmup take at most {MAX_STEPS:,} steps each (raw samples are kept per step); "
+             "run the bench again to add repeats")
     if sweep and batch is not None:
         fail("--sweep chooses the batches itself (1, 2, 4, ...): drop --batch, or drop --sweep")
     if max_batch is not None and not sweep:

@@ -70,8 +70,17 @@ def calibrate(
         try:
             with open(counted, encoding="utf-8") as f:
                 items += E.counted_from_csv(f.read())
-        except (OSError, UnicodeDecodeError, KeyError, ValueError) as e:
-            fail(f"--counted {counted}: not a readable zoo-vs-dataset CSV ({e.__class__.__name__}: {e})")
+        except IsADirectoryError:
+            fail(f"--counted {counted} is a folder: give the CSV that harness reconcile-dataset --out wrote")
+        except FileNotFoundError:
+            fail(f"--counted {counted}: no such file; write one with harness reconcile-dataset --out FILE.csv")
+        except UnicodeDecodeError:
+            fail(f"--counted {counted} is not UTF-8 text: give the CSV that harness reconcile-dataset --out wrote")
+        except KeyError as e:
+            fail(f"--counted {counted} lacks the column {e}: give the CSV that harness reconcile-dataset --out wrote")
+        except (OSError, ValueError) as e:
+            fail(f"--counted {counted}: not a readable zoo-vs-dataset CSV ({e}); "
+                 "write one with harness reconcile-dataset --out FILE.csv")
     items += E.benchmark_evidence(flop_per_token=zoo_flop_per_token(E.benchmark_zoo_names()))
     runs = sum(e.evidence_class == "training run" for e in items)
     if runs < 5:
