@@ -347,20 +347,21 @@ def test_claim_for_zoo_model():
     import models
 
     c = Claim.from_entry(models.get("palm-540b"))
-    # the zoo's record: 540.35B parameters, 780B tokens, 6144 TPU v4 for 1536 h, bf16, MFU 0.462, 2.5272e24 FLOP
-    assert (c.params, c.tokens, c.count, c.hours) == (540.35e9, 780e9, 6144, 1536)
+    # the zoo's record: 540.35B parameters, 780B tokens, 6144 TPU v4 and App. B's chip-hours
+    # 6144 x 1200 + 3072 x 336 = 8,404,992 (not 6144 x 1536 h), bf16, MFU 0.462, 2.5272e24 FLOP
+    assert (c.params, c.tokens, c.count, c.hours, c.chip_hours) == (540.35e9, 780e9, 6144, None, 8_404_992)
     assert (c.precision, c.utilisation, c.claimed) == ("bf16", 0.462, 2.5272e24)
     r = check(c, RULE)
     assert m1(r).flop == pytest.approx(2.528838e24)  # 6 x 540.35e9 x 780e9
-    # 6144 chips x 5,529,600 s x 275e12 FLOP/s (TPU v4 bf16) = 9.3427e24 FLOP/s*s at utilisation 1
-    assert r.implied_utilisation == pytest.approx(2.5272e24 / (6144 * 5_529_600 * 275e12))  # 0.2705
-    # method 2 at the claimed MFU: 9.3427e24 x 0.462 = 4.3164e24, range x0.5 to x1.25
-    assert (m2(r).flop, m2(r).low, m2(r).high) == pytest.approx((4.31638e24, 2.15819e24, 5.39547e24), rel=1e-5)
-    # claimed / 6ND = 0.9994 (within 2x) and 2.5272e24 >= 2.158e24 / 1.1: both comparisons pass
+    # 8,404,992 chip-h x 3600 s x 275e12 FLOP/s (TPU v4 bf16) = 8.3209e24 FLOP at utilisation 1
+    assert r.implied_utilisation == pytest.approx(2.5272e24 / (8_404_992 * 3600 * 275e12))  # 0.3037
+    # method 2 at the claimed MFU: 8.3209e24 x 0.462 = 3.8443e24, range x0.5 to x1.25
+    assert (m2(r).flop, m2(r).low, m2(r).high) == pytest.approx((3.84425e24, 1.92213e24, 4.80532e24), rel=1e-5)
+    # claimed / 6ND = 0.9994 (within 2x) and 2.5272e24 >= 1.922e24 / 1.1: both comparisons pass
     assert r.checks == {"claimed_within_2x_of_method1": True, "claimed_inside_method2_range": True,
                         "method1_inside_method2_range": None}
     assert r.verdict == "consistent"
-    # 0.3 x 0.462 = 0.139 <= 0.2705 < 0.8 x 0.462 = 0.370: below the MFU by downtime, the only reason
+    # 0.3 x 0.462 = 0.139 <= 0.3037 < 0.8 x 0.462 = 0.370: below the MFU by downtime, the only reason
     assert codes(r) == ["downtime"]
 
 
@@ -399,7 +400,7 @@ def test_every_catalogue_row_checks():
 
 def test_catalogue_gpt3_by_hand():
     r = next(x for x in check_catalogue(defaults=RULE, zoo_claim=zoo_claim) if x.claim.name == "GPT-3 175B")
-    # V100 (SXM2 16GB by default) has no bf16: Epoch's order takes its fp16 tensor-core peak, 125 TFLOP/s
+    # the run's V100 (DGXS 32 GB, an SXM2 alias) has no bf16: Epoch's order takes its fp16 tensor-core peak, 125 TFLOP/s
     assert r.precision == "fp16" and r.peak_flop_per_s == 125e12
     # 10,000 chips x 14.8 days x 86,400 s = 1.27872e10 chip-seconds; x 125e12 = 1.5984e24
     assert r.implied_utilisation == pytest.approx(3.14e23 / 1.5984e24)  # 0.1964
@@ -451,3 +452,53 @@ def test_catalogue_rows_refer_to_zoo_runs():
     assert (t5.count, t5.hours, t5.claimed, t5.peak) == (512, 480, 4.05e22, 1.23e14)  # from training_runs.toml
     with pytest.raises(ValueError, match="refer to zoo entries"):
         check_catalogue(defaults=RULE)
+
+
+# ------------------------------------------- check NAME and check --catalogue judge a zoo run alike
+
+
+def _zoo_rows() -> list[tuple[str, str]]:
+    return [(c.name, c.zoo) for c in load_claims(CATALOGUE_PATH) if c.zoo]
+
+
+@pytest.fixture(scope="module")
+def cli_catalogue():
+    """`check --catalogue --format json` through the CLI, with each zoo entry counted once for the
+    module (the count is deterministic; both paths below call the same counting function)."""
+    import functools
+
+    from typer.testing import CliRunner
+
+    import harness.zoo_compute as zc
+    from harness.cli import app
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(zc, "counted_for", functools.cache(zc.counted_for))
+        runner = CliRunner()
+
+        def invoke(*args: str) -> dict | list:
+            r = runner.invoke(app, ["check", *args, "--format", "json"])
+            assert r.exit_code == 0, r.output
+            return json.loads(r.stdout)
+
+        yield {d["name"]: d for d in invoke("--catalogue")}, invoke
+
+
+def test_catalogue_refers_to_every_zoo_run_it_checks():
+    # the nine rows that repeated zoo figures now refer to the entries, beside the five done before
+    assert {z for _, z in _zoo_rows()} >= {
+        "gpt3-175b", "palm-540b", "gopher-280b", "chinchilla-70b", "llama-65b", "bert-large", "megatron-lm-8.3b",
+        "dall-e-12b", "gshard-dense", "t5-11b", "gpt-j-6b", "switch-c", "transformer-big", "transformer-base"}
+
+
+@pytest.mark.parametrize(("row", "zoo"), _zoo_rows())
+def test_check_name_and_catalogue_judge_alike(cli_catalogue, row, zoo):
+    by_row, invoke = cli_catalogue
+    one, listed = invoke(zoo), by_row[row]
+    assert listed["claim"]["zoo"] == zoo and one["claim"]["name"] == zoo and listed["name"] == row
+    assert listed["verdict"] == one["verdict"]
+    assert listed["reason_codes"] == one["reason_codes"]
+    assert (listed["factor"] is None) == (one["factor"] is None)
+    if one["factor"] is not None:
+        assert listed["factor"] == pytest.approx(one["factor"], rel=1e-12)
+    assert [e["flop"] for e in listed["estimates"]] == [e["flop"] for e in one["estimates"]]
