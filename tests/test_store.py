@@ -231,8 +231,9 @@ def test_older_schema_is_migrated(tmp_path, monkeypatch):
     with Store(path) as s:
         s.add(make_row())
     v, nxt = st.SCHEMA_VERSION, st.SCHEMA_VERSION + 1
-    monkeypatch.setattr(st, "SCHEMA_VERSION", nxt)
-    monkeypatch.setattr(st, "MIGRATIONS", {**st.MIGRATIONS, nxt: ["ALTER TABLE runs ADD COLUMN hbm_bandwidth REAL"]})
+    monkeypatch.setattr(st.schema, "SCHEMA_VERSION", nxt)
+    monkeypatch.setattr(st.schema, "MIGRATIONS",
+                        {**st.schema.MIGRATIONS, nxt: ["ALTER TABLE runs ADD COLUMN hbm_bandwidth REAL"]})
     with Store(path) as s:
         assert s.schema_version == nxt and s.count() == 1
         conn = s._connection()
@@ -240,7 +241,7 @@ def test_older_schema_is_migrated(tmp_path, monkeypatch):
         assert "hbm_bandwidth" in {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
         assert s.rows()[0]["schema_version"] == v  # the row keeps the version it was written under
     # a missing migration is refused, and leaves the file as it was
-    monkeypatch.setattr(st, "SCHEMA_VERSION", nxt + 1)
+    monkeypatch.setattr(st.schema, "SCHEMA_VERSION", nxt + 1)
     with pytest.raises(StoreError, match=f"no migration to version {nxt + 1}"):
         Store(path)
     with sqlite3.connect(path) as c:
@@ -406,7 +407,7 @@ def test_export_into_a_read_only_folder_is_refused_before_writing(db, tmp_path, 
     locked = tmp_path / "locked"
     locked.mkdir()
     real = os.access
-    monkeypatch.setattr(st.os, "access",
+    monkeypatch.setattr(os, "access",
                         lambda p, mode: False if Path(p) == locked and mode & os.W_OK else real(p, mode))
     with pytest.raises(StoreError, match=f"the folder {locked} is read-only") as err:
         db.export(locked / "r.csv")
