@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 import harness  # noqa: E402
 import models  # noqa: E402
 from harness.counting import engine  # noqa: E402
+from harness.counting.outputs import first_tensor  # noqa: E402
 from harness.measure import precision as P  # noqa: E402
 from harness.measure.ceiling import matmul_ceiling  # noqa: E402
 from harness.measure.runner import BenchConfig, make_step  # noqa: E402
@@ -216,8 +217,11 @@ def _ncu_sums(stdout: str) -> dict[str, float]:
     import csv
 
     lines = [line for line in stdout.splitlines() if line.startswith('"')]
+    reader = csv.DictReader(lines)
+    if lines and not {"Metric Name", "Metric Value"} <= set(reader.fieldnames or ()):
+        raise ValueError(f"ncu --csv printed no 'Metric Name'/'Metric Value' columns: {lines[0][:200]}")
     sums: dict[str, float] = defaultdict(float)
-    for row in csv.DictReader(lines):
+    for row in reader:
         with contextlib.suppress(KeyError, ValueError):
             sums[row["Metric Name"]] += float(row["Metric Value"].replace(",", ""))
     return dict(sums)
@@ -232,10 +236,14 @@ def probe_counters(run: Run) -> dict:
         return {"available": False, "reason": "counters unavailable: --dry-run runs on the CPU"}
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=min(180, max(10, run.left_s())))
     text = p.stdout + p.stderr
-    if "LibraryNotLoaded" in text or "ERR_NVGPUCTRPERM" in text or p.returncode != 0:
-        tag = next((t for t in ("LibraryNotLoaded", "ERR_NVGPUCTRPERM") if t in text), f"ncu exit {p.returncode}")
+    if "LibraryNotLoaded" in text or "ERR_NVGPUCTRPERM" in text or "==ERROR==" in text or p.returncode != 0:
+        tag = next((t for t in ("LibraryNotLoaded", "ERR_NVGPUCTRPERM") if t in text), None)
+        tag = tag or next((line.strip() for line in text.splitlines() if "==ERROR==" in line), f"ncu exit {p.returncode}")
         return {"available": False, "reason": f"counters unavailable: {tag}", "ncu_tail": text[-1500:]}
-    sums = _ncu_sums(p.stdout)
+    try:
+        sums = _ncu_sums(p.stdout)
+    except ValueError as e:
+        return {"available": False, "reason": f"counters unavailable: {e}", "ncu_tail": text[-1500:]}
     if not any(m in sums for m in PROBE_METRICS):
         return {"available": False, "reason": "counters unavailable: ncu printed no metric values", "ncu_tail": text[-1500:]}
     return {"available": True, "probe": sums, "probe_matmul_flop": 2 * 256**3}
@@ -308,8 +316,7 @@ def ncu_child(args: list[str]) -> None:
                 with torch.no_grad():
                     net(*inputs)
             else:
-                out = net(*inputs)
-                (out[0] if isinstance(out, (tuple, list)) else out).float().sum().backward()
+                first_tensor(net(*inputs)).float().sum().backward()
     once()  # warm-up outside the profiled range
     torch.cuda.synchronize()
     torch.cuda.profiler.start()
@@ -348,7 +355,7 @@ def part_tuned(run: Run) -> dict:
         if run.dry and label == "torch.compile":
             rows.append({"variant": label, "status": "skipped", "reason": "--dry-run: inductor's CPU compile takes minutes"})
             continue
-        if run.left_s() < (20 if run.dry else 75):
+        if run.left_s() < (20 if run.dry else 120 if kw.get("compile") else 40):
             rows.append({"variant": label, "status": "skipped", "reason": f"budget: {run.left_s():.0f} s left"})
             continue
         try:

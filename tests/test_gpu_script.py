@@ -105,3 +105,23 @@ def test_bad_budget_is_refused_in_one_line(tmp_path: Path) -> None:
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and "--budget-s" in p.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_ncu_csv_sums_each_metric_over_kernels() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_validate_tuned", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    # two kernels, the columns ncu --csv prints (thousands separators in values), a ==PROF== line between
+    text = "\n".join([
+        '==PROF== Connected to process 1',
+        '"ID","Kernel Name","Metric Name","Metric Unit","Metric Value"',
+        '"0","gemm","sm__ops_path_tensor_src_fp16_dst_fp32.sum","","33,554,432"',
+        '"0","gemm","sm__sass_thread_inst_executed_op_ffma_pred_on.sum","inst","10"',
+        '"1","add","sm__sass_thread_inst_executed_op_ffma_pred_on.sum","inst","5"',
+    ])
+    assert mod._ncu_sums(text) == {"sm__ops_path_tensor_src_fp16_dst_fp32.sum": 33554432.0,  # 2 * 256**3
+                                   "sm__sass_thread_inst_executed_op_ffma_pred_on.sum": 15.0}  # 10 + 5
+    with pytest.raises(ValueError, match="Metric Name"):
+        mod._ncu_sums('"ID","Kernel Name"\n"0","gemm"')
