@@ -26,7 +26,7 @@ REQUIRED = [
 ]  # fmt: skip
 
 
-def test_the_issue_list_is_covered():
+def test_every_required_system_is_in_the_zoo():
     missing = [n for n in REQUIRED if n not in models.REGISTRY]
     assert not missing
 
