@@ -136,6 +136,8 @@ def _resolve_python(spec: str) -> Source:
         raise SourceError(f"model source {spec!r} is not FILE.py:FUNCTION or package.module:FUNCTION")
     if where.endswith(".py") or os.sep in where or "/" in where:
         path = Path(where).expanduser().resolve()
+        if path.is_dir():
+            raise SourceError(f"{where!r} in model source {spec!r} is a folder: name the .py file, FILE.py:FUNCTION")
         if not path.is_file():
             raise SourceError(f"no such file {where!r} in model source {spec!r}")
         module = _import_file(path, spec)

@@ -127,7 +127,7 @@ CASES = [
     (("bench", "{m_raises.py}:build", *FAST, "--no-db"), "raised ValueError: boom"),
     (("bench", "{m_syntax.py}:build", *FAST, "--no-db"), "SyntaxError: invalid syntax"),
     (("bench", "{m_none.py}:build", *FAST, "--no-db"), "must return (module, inputs), not NoneType"),
-    (("count", "{folder}:build"), "in model source"),
+    (("count", "{folder}:build"), "is a folder: name the .py file, FILE.py:FUNCTION"),
     (("count", ":build"), "is not FILE.py:FUNCTION or package.module:FUNCTION"),
     (("count", "hf:"), "no config file at ''"),
     (("count", "hf:{folder}"), "no config file at"),
