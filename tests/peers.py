@@ -1,4 +1,4 @@
-"""Shared helpers for the peer regression tests (tests/test_peers_*.py)."""
+"""Shared helpers for the op-level counter tests (tests/test_peers_*.py, tests/test_counter_gaps.py)."""
 
 import torch.nn as nn
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from peers import Call
 from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -13,17 +14,6 @@ from harness.counting import kernels as K
 from harness.counting.api import CountError, count_flops
 
 aten = torch.ops.aten
-
-
-class Call(nn.Module):
-    """A module around one function call, so any op can be counted as a model."""
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *xs):
-        return self.fn(*xs)
 
 
 # ---------------------------------------------------------------- grouped and scaled matmuls
